@@ -1,0 +1,106 @@
+"""Random samples from a trained SinGAN, at any size and from any start scale (inference only).
+
+Sampling (Shaham et al. 2019, Sec. 3): fresh noise at every scale from ``start_scale`` on; scales
+below it follow the reconstruction path, so the real image's coarse structure is kept ("gen start
+scale" of the official code). ``scale_h``/``scale_w`` resize the noise maps of every scale; the
+fully convolutional generators then produce images of the new shape. With a start scale above 0
+and a new shape, the reconstruction at the start scale is resized to the new shape (the official
+code only supports new shapes from scale 0).
+
+Each sample has its own random stream derived from ``(seed, index)``: sample i is the same whatever
+the batch size or number of samples. Samples are generated in batches.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ganbase.checkpoint import atomic_write_bytes
+from ganbase.errors import UserError
+from ganbase.image_io import encode_image, to_uint8
+from ganbase.images import make_grid
+from singan_kit.imresize import imresize
+from singan_kit.model import SinGAN, scale_noise
+
+_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
+
+
+def parse_scale(text: str) -> tuple[float, float]:
+    """Parse ``--scale``: ``"1.5x2"`` -> (width x1.5, height x2); ``"2"`` -> both x2."""
+    value = str(text).strip().lower()
+    match = re.fullmatch(rf"({_NUMBER})(?:x({_NUMBER}))?", value)
+    if not match:
+        raise UserError(f"invalid scale {text!r}: use a positive number like 2 or WxH like 1.5x2")
+    width = float(match.group(1))
+    height = float(match.group(2)) if match.group(2) is not None else width
+    if width <= 0 or height <= 0:
+        raise UserError(f"invalid scale {text!r}: both factors must be greater than 0")
+    if width * height > 64:
+        raise UserError(f"scale {text!r} is too large (at most 64 times the area)")
+    return width, height
+
+
+def sample_seed(seed: int, index: int) -> int:
+    return int(np.random.SeedSequence([seed, index, 0x5A]).generate_state(1)[0])
+
+
+def _batched_noise(generators: list[torch.Generator], device: torch.device) -> Callable:
+    def noise_fn(scale: int, batch: int, size: tuple[int, int]) -> Tensor:
+        return torch.cat([scale_noise(scale, 1, size, g, device) for g in generators])
+    return noise_fn
+
+
+@torch.no_grad()
+def generate(model: SinGAN, num: int, scale_w: float = 1.0, scale_h: float = 1.0, start_scale: int = 0,
+             seed: int = 0, batch_size: int = 16, first_index: int = 0,
+             on_batch: Callable[[int], None] | None = None) -> Tensor:
+    """``num`` samples ``[num, 3, H', W']`` in [-1, 1] (on the model's device)."""
+    if num < 1:
+        raise UserError(f"number of samples must be >= 1, got {num}")
+    if batch_size < 1:
+        raise UserError(f"batch size must be >= 1, got {batch_size}")
+    if not 0 <= start_scale < model.num_trained:
+        raise UserError(f"start scale must be between 0 and {model.num_trained - 1}, got {start_scale}")
+    sizes = model.sizes_for(scale_h, scale_w)
+    if min(sizes[0]) < 1 or min(min(s) for s in sizes) < 1:
+        raise UserError("requested size is too small")
+    if start_scale == 0:
+        base = torch.zeros((1, 3, *sizes[0]), device=model.device)
+    else:
+        base = model.reconstruction_input(start_scale)
+        if tuple(base.shape[-2:]) != tuple(sizes[start_scale]):
+            base = imresize(base, size=tuple(sizes[start_scale]))
+    outputs = []
+    for first in range(0, num, batch_size):
+        count = min(batch_size, num - first)
+        streams = [torch.Generator().manual_seed(sample_seed(seed, first_index + first + i))
+                   for i in range(count)]
+        prev = base.expand(count, -1, -1, -1)
+        outputs.append(model.inject(prev, start_scale, _batched_noise(streams, model.device), sizes))
+        if on_batch is not None:
+            on_batch(count)
+    return torch.cat(outputs)
+
+
+def write_samples(samples: Tensor, out_dir: str | Path, prefix: str = "sample", first_index: int = 0,
+                  grid: bool = False) -> list[Path]:
+    """Write samples as ``<prefix>_0000.png`` ... (and ``grid.png`` with ``grid=True``)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    images = to_uint8(samples)
+    paths = []
+    for i, image in enumerate(images):
+        path = out_dir / f"{prefix}_{first_index + i:04d}.png"
+        atomic_write_bytes(path, encode_image(image))
+        paths.append(path)
+    if grid:
+        path = out_dir / "grid.png"
+        atomic_write_bytes(path, encode_image(make_grid(images)))
+        paths.append(path)
+    return paths

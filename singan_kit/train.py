@@ -1,0 +1,326 @@
+"""SinGAN training: coarse-to-fine, one generator/critic pair per scale (Shaham et al. 2019, Sec. 2.2).
+
+Per scale n the generator minimises the WGAN-GP adversarial loss against a patch critic plus
+``alpha`` times the reconstruction loss ``||G_n(rec_up + amp * z_opt) - real_n||^2``, where
+``z_opt`` is fixed Gaussian noise at the coarsest scale and zero elsewhere. The noise amplitude of
+a finer scale is ``0.1 * RMSE(real_n, rec_up)``. Each iteration does 3 critic steps, each on a
+fresh random image from the frozen coarser scales, then 3 generator steps.
+
+Differences from the official code, all deliberate:
+- ``z_opt`` is drawn once per scale; the official loop redraws it every iteration at the coarsest
+  scale and keeps the last draw, a bug.
+- Generator steps compute the fake afresh (the official code reuses a stale graph that newer torch
+  rejects); the first generator step reuses the last critic step's fake, which is identical
+  because the generator has not changed in between.
+- The reconstruction input of a scale is computed once per scale, not once per step; critic
+  parameters are frozen during generator steps, so no unused gradients are computed.
+- The learning-rate decay happens at 80 % of the iterations (1600 of 2000, as the official
+  milestone) also when the iteration count is changed.
+- Every scale reseeds from ``(seed, scale)``, so resuming from a finished scale gives the same model
+  as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from ganbase import __version__
+from ganbase.checkpoint import atomic_write_bytes, load_tensors, save_tensors
+from ganbase.discriminators import PatchDiscriminator
+from ganbase.errors import UserError
+from ganbase.image_io import encode_image, load_image, save_image, side_by_side, to_tensor, to_uint8
+from ganbase.losses import WGANGPLoss
+from singan_kit.config import SinGANConfig, filters_at_scale, noise_amplitude
+from singan_kit.model import SinGAN, make_generator, run_scales, scale_noise
+from singan_kit.pyramid import build_pyramid, compute_pyramid, upsample_to
+from singan_kit import run_folder as rf
+
+LOG_FIELDS = ["scale", "iter", "d_loss", "d_real", "d_fake", "gradient_penalty", "g_adv", "rec_loss",
+              "lr", "seconds"]
+
+
+@dataclass(frozen=True)
+class ScaleSummary:
+    """What one finished scale reports (printed as a one-line summary by the CLI)."""
+
+    scale: int
+    num_scales: int
+    size: tuple[int, int]
+    num_filters: int
+    iters: int
+    seconds: float
+    noise_amp: float
+    d_loss: float
+    g_adv: float
+    rec_loss: float
+
+    def line(self) -> str:
+        h, w = self.size
+        return (f"scale {self.scale}/{self.num_scales - 1}: {w}x{h} px, {self.num_filters} filters, "
+                f"{self.iters} iters in {self.seconds:.1f} s ({self.seconds / self.iters:.3f} s/iter), "
+                f"noise amp {self.noise_amp:.4f}, D {self.d_loss:.3f}, G adv {self.g_adv:.3f}, "
+                f"rec {self.rec_loss:.4f}")
+
+
+def scale_seed(seed: int, scale: int) -> int:
+    """A per-scale seed, so every scale's randomness is independent of earlier scales'."""
+    return int(np.random.SeedSequence([seed, scale]).generate_state(1)[0])
+
+
+def threads_for(size: tuple[int, int], num_filters: int) -> int:
+    """Intra-op threads for one scale: tiny convolutions run faster on one thread (less sync)."""
+    available = max(1, torch.get_num_threads())
+    work = size[0] * size[1] * num_filters * num_filters
+    return 1 if work < 2_000_000 else available
+
+
+def create_run(image_path: str | Path, out_dir: str | Path, config: SinGANConfig, device: torch.device,
+               overwrite: bool = False) -> list[str]:
+    """Validate the input and write a new run folder (pyramid, config); returns notes for the user.
+
+    Everything that can fail on bad input is checked before the folder is created, so a bad input
+    leaves nothing behind.
+    """
+    out_dir = Path(out_dir)
+    array, notes = load_image(image_path)
+    height, width = array.shape[:2]
+    pyramid = compute_pyramid(height, width, config.min_size, config.max_size, config.scale_factor)
+    if pyramid.resize_factor < 1:
+        fh, fw = pyramid.finest_size
+        notes.append(f"image is {width}x{height} px, larger than max_size={config.max_size}: "
+                     f"downscaled to {fw}x{fh}")
+    if out_dir.exists() and any(out_dir.iterdir()):
+        if not overwrite:
+            raise UserError(f"output folder {out_dir} already exists and is not empty; "
+                            "use --resume to continue it or --overwrite to replace it")
+        for name in (rf.CONFIG_FILE, rf.GENERATORS_FILE, rf.DISCRIMINATORS_FILE, rf.LOG_FILE):
+            (out_dir / name).unlink(missing_ok=True)
+    reals = build_pyramid(to_tensor(array), pyramid)
+    (out_dir / "previews").mkdir(parents=True, exist_ok=True)
+    save_tensors(out_dir / rf.PYRAMID_FILE, {f"real_{n}": r for n, r in enumerate(reals)},
+                 metadata={"version": __version__})
+    save_image(out_dir / "real.png", reals[-1])
+    rf.write_meta(out_dir, config, pyramid, str(Path(image_path).resolve()), [], notes, str(device))
+    return notes
+
+
+class SinGANTrainer:
+    """Trains the unfinished scales of a run folder; owns optimisers, schedules, logs and saving."""
+
+    def __init__(self, run_dir: str | Path, device: torch.device | str = "cpu", progress: bool = True,
+                 on_scale_end: Callable[[ScaleSummary], None] | None = None, log_every: int = 10,
+                 threads: int | None = None) -> None:
+        self.run_dir = Path(run_dir)
+        self.device = torch.device(device)
+        self.progress = progress
+        self.on_scale_end = on_scale_end
+        self.log_every = max(1, log_every)
+        self.threads = threads
+        meta = rf.read_meta(self.run_dir)
+        self.config: SinGANConfig = meta["config"]
+        self.model = rf.load_model(self.run_dir, self.device, min_scales=0)
+        self.model.train(False)
+        self.pyramid = self.model.pyramid
+        self.last_critic: dict[str, torch.Tensor] | None = None
+        if self.model.num_trained > 0:
+            critic = load_tensors(self.run_dir / rf.DISCRIMINATORS_FILE, self.device)
+            self.last_critic = {k[2:]: v for k, v in critic.items() if k.startswith("d.")}
+
+    # ----------------------------------------------------------------------------------------
+    def train(self) -> SinGAN:
+        """Train every remaining scale, saving after each; returns the finished model."""
+        default_threads = torch.get_num_threads()
+        try:
+            for scale in range(self.model.num_trained, self.pyramid.num_scales):
+                filters = filters_at_scale(scale, self.config.num_filters, self.config.max_filters,
+                                           self.config.filters_double_every)
+                if self.device.type == "cpu":
+                    torch.set_num_threads(self.threads or threads_for(self.pyramid.sizes[scale], filters))
+                summary = self.train_scale(scale)
+                torch.set_num_threads(default_threads)
+                if self.on_scale_end is not None:
+                    self.on_scale_end(summary)
+        finally:
+            torch.set_num_threads(default_threads)
+        return self.model
+
+    def _random_input(self, scale: int, noise_gen: torch.Generator) -> torch.Tensor:
+        """A fresh random image from the frozen scales below ``scale``, upsampled to its size."""
+        if scale == 0:
+            return torch.zeros_like(self.model.z_opt)
+        sizes = self.pyramid.sizes
+        with torch.no_grad():
+            coarse = run_scales(self.model.generators, self.model.noise_amps, self.pyramid.scale_factor,
+                                torch.zeros_like(self.model.z_opt), 0, sizes,
+                                lambda n, b, s: scale_noise(n, b, s, noise_gen, self.device), stop=scale)
+            return upsample_to(coarse, sizes[scale], self.pyramid.scale_factor)
+
+    def train_scale(self, scale: int) -> ScaleSummary:
+        cfg = self.config
+        size = tuple(self.pyramid.sizes[scale])
+        seed = scale_seed(cfg.seed, scale)
+        torch.manual_seed(seed)
+        noise_gen = torch.Generator().manual_seed(seed + 1)
+        real = self.model.reals[scale]  # [1, 3, h, w]
+        filters = filters_at_scale(scale, cfg.num_filters, cfg.max_filters, cfg.filters_double_every)
+
+        generator = make_generator(scale, cfg)
+        critic = PatchDiscriminator(3, filters, cfg.num_layers, cfg.kernel_size)
+        if scale > 0 and filters == filters_at_scale(scale - 1, cfg.num_filters, cfg.max_filters,
+                                                     cfg.filters_double_every):
+            generator.load_state_dict(self.model.generators[scale - 1].state_dict())
+            critic.load_state_dict(self.last_critic)
+        generator.to(self.device).train()
+        critic.to(self.device).train()
+
+        if scale == 0:
+            z_opt = scale_noise(0, 1, size, noise_gen, self.device).contiguous()  # [1, 3, h, w]
+            self.model.z_opt = z_opt
+            rec_input = torch.zeros_like(real)
+            noise_amp = 1.0
+            rec_noise = z_opt
+        else:
+            with torch.no_grad():
+                rec_input = self.model.reconstruction_input(scale)
+            rmse = torch.sqrt(F.mse_loss(rec_input, real)).item()
+            noise_amp = noise_amplitude(rmse, cfg.noise_amp_factor)
+            rec_noise = None  # z_opt is zero above the coarsest scale
+        rec_in = rec_input if rec_noise is None else noise_amp * rec_noise + rec_input
+
+        adam = dict(betas=(cfg.beta1, cfg.beta2))
+        if self.device.type == "cuda":
+            adam["fused"] = True
+        opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr_generator, **adam)
+        opt_d = torch.optim.Adam(critic.parameters(), lr=cfg.lr_discriminator, **adam)
+        milestones = [cfg.lr_decay_iter]
+        sched_g = torch.optim.lr_scheduler.MultiStepLR(opt_g, milestones, gamma=cfg.lr_decay_factor)
+        sched_d = torch.optim.lr_scheduler.MultiStepLR(opt_d, milestones, gamma=cfg.lr_decay_factor)
+        adversarial = WGANGPLoss(weight=cfg.gp_weight, per_pixel=True, generator=noise_gen)
+
+        log_rows: list[dict] = []
+        bar = tqdm(total=cfg.iters, desc=f"scale {scale}/{self.pyramid.num_scales - 1}",
+                   disable=not self.progress, leave=False, dynamic_ncols=True)
+        start = time.perf_counter()
+        stats = {}
+        for it in range(cfg.iters):
+            noise = scale_noise(scale, 1, size, noise_gen, self.device)  # fixed for this iteration
+            for step in range(cfg.d_steps):
+                prev = self._random_input(scale, noise_gen)
+                keep_graph = step == cfg.d_steps - 1  # reused by the first generator step
+                with torch.set_grad_enabled(keep_graph):
+                    fake = generator(noise_amp * noise + prev, prev)
+                opt_d.zero_grad(set_to_none=True)
+                d_real = critic(real).mean()
+                d_fake = critic(fake.detach()).mean()
+                penalty = adversarial.penalty(critic, real, fake)
+                d_loss = d_fake - d_real + penalty
+                d_loss.backward()
+                opt_d.step()
+
+            critic.requires_grad_(False)
+            for step in range(cfg.g_steps):
+                opt_g.zero_grad(set_to_none=True)
+                if step > 0:
+                    fake = generator(noise_amp * noise + prev, prev)
+                g_adv = adversarial.generator_loss(critic(fake))
+                g_loss = g_adv
+                if cfg.alpha > 0:
+                    rec_loss = cfg.alpha * F.mse_loss(generator(rec_in, rec_input), real)
+                    g_loss = g_adv + rec_loss
+                else:
+                    rec_loss = torch.zeros(())
+                g_loss.backward()
+                opt_g.step()
+            critic.requires_grad_(True)
+            sched_g.step()
+            sched_d.step()
+
+            bar.update(1)
+            if (it + 1) % self.log_every == 0 or it + 1 == cfg.iters:
+                stats = {
+                    "scale": scale, "iter": it + 1, "d_loss": d_loss.item(), "d_real": d_real.item(),
+                    "d_fake": d_fake.item(), "gradient_penalty": penalty.item(), "g_adv": g_adv.item(),
+                    "rec_loss": rec_loss.item(), "lr": sched_g.get_last_lr()[0],
+                    "seconds": round(time.perf_counter() - start, 3),
+                }
+                log_rows.append(stats)
+                bar.set_postfix(D=f"{stats['d_loss']:.3f}", G=f"{stats['g_adv']:.3f}",
+                                rec=f"{stats['rec_loss']:.4f}")
+        bar.close()
+        seconds = time.perf_counter() - start
+
+        generator.eval().requires_grad_(False)
+        critic.eval().requires_grad_(False)
+        self.model.generators.append(generator)
+        self.model.noise_amps.append(noise_amp)
+        self.last_critic = critic.state_dict()
+        self._save(scale, log_rows)
+        return ScaleSummary(scale, self.pyramid.num_scales, size, filters, cfg.iters, seconds, noise_amp,
+                            stats["d_loss"], stats["g_adv"], stats["rec_loss"])
+
+    # ----------------------------------------------------------------------------------------
+    def _save(self, scale: int, log_rows: list[dict]) -> None:
+        """Write weights, preview and log, then commit the scale in config.json (written last)."""
+        weights = {"z_opt": self.model.z_opt}
+        for n, generator in enumerate(self.model.generators):
+            weights.update({f"g{n}.{k}": v for k, v in generator.state_dict().items()})
+        meta = {"version": __version__, "scales": str(self.model.num_trained)}
+        save_tensors(self.run_dir / rf.GENERATORS_FILE, weights, metadata=meta)
+        save_tensors(self.run_dir / rf.DISCRIMINATORS_FILE,
+                     {f"d.{k}": v for k, v in self.last_critic.items()}, metadata=meta)
+        self._write_preview(scale)
+        self._append_log(log_rows)
+        old = rf.read_meta(self.run_dir)
+        rf.write_meta(self.run_dir, self.config, self.pyramid, old["source_image"], self.model.noise_amps,
+                      old.get("notes", []), str(self.device))
+
+    def _write_preview(self, scale: int) -> None:
+        preview_gen = torch.Generator().manual_seed(scale_seed(self.config.seed, 10_000 + scale))
+        with torch.no_grad():
+            prev = self._random_input(scale, preview_gen)
+            noise = scale_noise(scale, 1, tuple(self.pyramid.sizes[scale]), preview_gen, self.device)
+            sample = self.model.generators[scale](self.model.noise_amps[scale] * noise + prev, prev)
+        row = side_by_side([to_uint8(self.model.reals[scale])[0], to_uint8(sample)[0],
+                            to_uint8(self.model.reconstructions()[scale])[0]])
+        atomic_write_bytes(self.run_dir / "previews" / f"scale_{scale:02d}.png", encode_image(row))
+
+    def _append_log(self, rows: list[dict]) -> None:
+        path = self.run_dir / rf.LOG_FILE
+        new = not path.exists()
+        with open(path, "a", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=LOG_FIELDS)
+            if new:
+                writer.writeheader()
+            writer.writerows(rows)
+
+
+def train(image_path: str | Path | None, out_dir: str | Path, config: SinGANConfig | None = None,
+          device: torch.device | str = "cpu", resume: bool = False, overwrite: bool = False,
+          progress: bool = True, on_scale_end: Callable[[ScaleSummary], None] | None = None,
+          threads: int | None = None, on_notes: Callable[[list[str]], None] | None = None) -> SinGAN:
+    """Train SinGAN on one image into ``out_dir`` (or continue ``out_dir`` with ``resume=True``)."""
+    device = torch.device(device)
+    if resume:
+        meta = rf.read_meta(out_dir)
+        if meta["scales_done"] == meta["pyramid"].num_scales:
+            return rf.load_model(out_dir, device)
+    else:
+        if image_path is None:
+            raise UserError("give an image to train on, or --resume a run folder")
+        notes = create_run(image_path, out_dir, config or SinGANConfig(), device, overwrite=overwrite)
+        if on_notes is not None:
+            on_notes(notes)
+    trainer = SinGANTrainer(out_dir, device, progress=progress, on_scale_end=on_scale_end, threads=threads)
+    return trainer.train()
+
+
+__all__ = ["SinGANTrainer", "ScaleSummary", "create_run", "train"]
