@@ -1,0 +1,31 @@
+"""The GAN model zoo: a registry of classic generative models sharing one trainer.
+
+Importing this package registers every model (GAN, cGAN, DCGAN, WGAN, WGAN-GP, LSGAN, VAE; see
+each module's docstring for its paper). Use ``create_model(name, **options)`` to build one and
+``model_names()`` / ``model_info(name)`` to list them.
+"""
+
+from ganbase.models import cgan, dcgan, gan, lsgan, vae, wgan, wgan_gp  # noqa: F401  (registers)
+from ganbase.models.base import Batch, ModelConfig, OptimizerSpec, StepContext, ZooModel
+from ganbase.models.registry import (
+    ModelInfo,
+    create_model,
+    get_model_class,
+    model_info,
+    model_names,
+    register_model,
+)
+
+__all__ = [
+    "Batch",
+    "ModelConfig",
+    "ModelInfo",
+    "OptimizerSpec",
+    "StepContext",
+    "ZooModel",
+    "create_model",
+    "get_model_class",
+    "model_info",
+    "model_names",
+    "register_model",
+]

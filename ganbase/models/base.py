@@ -1,0 +1,158 @@
+"""The contract between zoo models and the shared trainer (no paper; the zoo's own interface).
+
+A zoo model is an ``nn.Module`` that owns its networks and its loss objects and knows its paper's
+update rule, but holds no optimizers, does no I/O and chooses no device. It declares which
+optimizers it wants (``optimizer_specs``) and performs its updates in ``train_step`` through a
+:class:`StepContext` supplied by the trainer, which owns the optimizers, mixed precision and
+gradient scaling. ``sample`` and ``decode`` are the inference side.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping, Protocol, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from ganbase.errors import UserError
+
+DATA_KINDS = ("unconditional", "labeled", "paired", "unpaired", "multi-domain")
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One batch of real data: ``data`` is ``[N, C, H, W]`` images in [-1, 1] or ``[N, D]`` points;
+    ``labels`` is ``[N]`` int64 class indices for labeled data, else ``None``."""
+
+    data: Tensor
+    labels: Tensor | None = None
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """An optimizer a model asks for: which submodules it trains and the paper's hyperparameters.
+
+    ``module`` names the attribute(s) it trains, joined by ``+`` (``"encoder+decoder"``); it is
+    also the name ``StepContext.update`` knows the optimizer by.
+
+    ``algorithm`` is ``"adam"`` (uses ``betas``) or ``"rmsprop"`` (uses ``alpha``).
+    """
+
+    module: str
+    algorithm: str
+    lr: float
+    betas: tuple[float, float] = (0.9, 0.999)
+    alpha: float = 0.99
+
+
+class StepContext(Protocol):
+    """What the trainer hands to ``train_step``: autocast for forward passes, and one-call updates."""
+
+    def autocast(self) -> AbstractContextManager: ...
+
+    def update(self, optimizer: str, loss: Tensor) -> None:
+        """Zero that optimizer's gradients, backpropagate ``loss`` (scaled under AMP) and step."""
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Fields every model config has. ``data_shape`` is ``(C, H, W)`` or ``(D,)`` for points."""
+
+    data_shape: tuple[int, ...] = (1, 32, 32)
+    num_classes: int = 0
+
+
+class ZooModel(nn.Module):
+    """Base class of every registered model. Subclasses set the class attributes below."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    paper: ClassVar[str] = ""
+    data_kind: ClassVar[str] = "unconditional"
+    config_class: ClassVar[type[ModelConfig]] = ModelConfig
+    accepts_points: ClassVar[bool] = False
+    #: attribute name of the submodule whose weights the trainer may average (EMA); None for none
+    ema_target: ClassVar[str | None] = "generator"
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+
+    # ----- training side -------------------------------------------------------------------
+    def optimizer_specs(self) -> Sequence[OptimizerSpec]:
+        raise NotImplementedError
+
+    def real_batches_per_step(self) -> int:
+        """How many real batches one ``train_step`` consumes (the critic iterations of WGANs)."""
+        return 1
+
+    def train_step(self, batches: Sequence[Batch], context: StepContext) -> dict[str, float]:
+        """Do one full training iteration and return its losses as plain floats."""
+        raise NotImplementedError
+
+    # ----- inference side ------------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def sample_latent(self, num: int, generator: torch.Generator | None = None) -> Tensor:
+        """Latent codes on the model's device, drawn on CPU from ``generator`` for reproducibility."""
+        raise NotImplementedError
+
+    def decode(self, latent: Tensor, labels: Tensor | None = None) -> Tensor:
+        """Map latent codes (and labels for conditional models) to samples."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def sample(self, num: int, generator: torch.Generator | None = None,
+               labels: Tensor | None = None) -> Tensor:
+        """``num`` samples from the model: images in [-1, 1] ``[N, C, H, W]`` or points ``[N, D]``."""
+        return self.decode(self.sample_latent(num, generator), labels)
+
+    def check_labels(self, num: int, labels: Tensor | None) -> Tensor | None:
+        """Validate labels for ``decode``; unconditional models refuse them."""
+        if labels is None:
+            return None
+        raise UserError(f"model {self.name!r} is unconditional and takes no --label")
+
+
+def build_config(config_class: type[ModelConfig], options: Mapping[str, Any]) -> ModelConfig:
+    """Build a frozen config, turning unknown keys and wrong types into one-line UserErrors."""
+    fields = {f.name: f for f in dataclasses.fields(config_class)}
+    unknown = sorted(set(options) - set(fields))
+    if unknown:
+        raise UserError(f"unknown model option(s) {', '.join(unknown)}; valid: {', '.join(fields)}")
+    values: dict[str, Any] = {}
+    defaults = config_class()
+    for key, value in options.items():
+        default = getattr(defaults, key)
+        values[key] = coerce_option(key, value, default)
+    return config_class(**values)
+
+
+def coerce_option(key: str, value: Any, default: Any) -> Any:
+    """Coerce a (possibly string) option value to the type of its default."""
+    try:
+        if isinstance(default, bool):
+            if isinstance(value, str):
+                if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError(value)
+                return value.lower() in ("true", "1", "yes")
+            return bool(value)
+        if isinstance(default, tuple):
+            items = value.split(",") if isinstance(value, str) else list(value)
+            item_type = type(default[0]) if default else int
+            return tuple(item_type(item) for item in items)
+        if isinstance(default, (int, float, str)):
+            return type(default)(value)
+    except (TypeError, ValueError):
+        raise UserError(f"model option {key}={value!r}: expected {type(default).__name__}") from None
+    return value
+
+
+def config_to_json(config: ModelConfig) -> dict[str, Any]:
+    return {key: list(value) if isinstance(value, tuple) else value
+            for key, value in dataclasses.asdict(config).items()}

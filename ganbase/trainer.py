@@ -1,0 +1,356 @@
+"""The one trainer every zoo model shares (no paper; the update rules live in the models).
+
+The model's ``train_step`` does its paper's D/G updates through a :class:`StepContext`; the
+trainer owns everything around it: optimizers and learning-rate schedules built from the model's
+``optimizer_specs``, the device, mixed precision on CUDA (autocast + GradScaler), an optional EMA
+of the generator, logging (``log.csv``, TensorBoard when installed), a tqdm bar with losses and
+ETA, periodic sample grids, atomic checkpoints and bit-exact resume (weights, optimizers,
+schedulers, GradScalers, EMA, step, data position, RNG states).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import io
+import math
+import random
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import Tensor
+from tqdm import tqdm
+
+from ganbase import __version__
+from ganbase.checkpoint import atomic_write_json, atomic_write_text, load_tensors, read_json, save_tensors
+from ganbase.data import BatchStream, DataConfig, Dataset, load_dataset
+from ganbase.device import resolve_device
+from ganbase.ema import ExponentialMovingAverage
+from ganbase.errors import UserError
+from ganbase.images import make_grid, render_points, save_png, to_uint8_images
+from ganbase.models import OptimizerSpec, ZooModel, create_model, get_model_class
+from ganbase.runs import (CHECKPOINTS_DIR, CONFIG_FILE, EMA_WEIGHTS, LATEST_FILE, LOG_FILE, MODEL_WEIGHTS,
+                          SAMPLES_DIR, TRAINING_META, TRAINING_TENSORS, checkpoint_dir_name,
+                          build_model, latest_checkpoint, load_weights, read_run_config)
+from ganbase.train_state import capture_rng, flatten_optimizer, restore_rng, unflatten_optimizer
+
+OPTIMIZERS: dict[str, Callable[[list, OptimizerSpec], torch.optim.Optimizer]] = {
+    "adam": lambda params, spec: torch.optim.Adam(params, lr=spec.lr, betas=spec.betas),
+    "rmsprop": lambda params, spec: torch.optim.RMSprop(params, lr=spec.lr, alpha=spec.alpha),
+}
+
+#: learning-rate multiplier as a function of (total steps) -> (step -> factor)
+LR_SCHEDULES: dict[str, Callable[[int], Callable[[int], float]]] = {
+    "constant": lambda total: lambda step: 1.0,
+    "linear": lambda total: lambda step: max(0.0, 1.0 - step / max(1, total)),
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training settings saved in ``config.json``; the device is chosen per invocation."""
+
+    steps: int = 10000
+    batch_size: int = 64
+    seed: int = 0
+    amp: bool = False
+    ema_decay: float = 0.0
+    lr_schedule: str = "constant"
+    sample_every: int = 500
+    checkpoint_every: int = 1000
+    log_every: int = 20
+    grid_size: int = 64
+
+    def validate(self) -> None:
+        for name in ("steps", "batch_size", "sample_every", "checkpoint_every", "log_every", "grid_size"):
+            if getattr(self, name) < 1:
+                raise UserError(f"--{name.replace('_', '-')} must be at least 1")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise UserError(f"unknown --lr-schedule {self.lr_schedule!r}; use {', '.join(LR_SCHEDULES)}")
+        if not (self.ema_decay == 0.0 or 0.0 < self.ema_decay < 1.0):
+            raise UserError(f"--ema-decay must be 0 (off) or in (0, 1), got {self.ema_decay}")
+
+
+class TrainingInterrupted(UserError):
+    """Raised after Ctrl-C once the current state is checkpointed."""
+
+
+class _Updates:
+    """The :class:`StepContext` the trainer hands to ``train_step``."""
+
+    def __init__(self, optimizers: dict[str, torch.optim.Optimizer],
+                 scalers: dict[str, torch.amp.GradScaler], amp: bool) -> None:
+        self.optimizers, self.scalers, self.amp = optimizers, scalers, amp
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.amp:
+            return torch.autocast("cuda", dtype=torch.float16)
+        return contextlib.nullcontext()
+
+    def update(self, optimizer: str, loss: Tensor) -> None:
+        scaler = self.scalers[optimizer]
+        self.optimizers[optimizer].zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(self.optimizers[optimizer])
+        scaler.update()
+
+
+class Trainer:
+    """Trains ``model`` on ``stream`` in ``run_dir``; ``fit`` runs until ``config.steps``."""
+
+    def __init__(self, model: ZooModel, dataset: Dataset, run_dir: str | Path, config: TrainConfig,
+                 device: torch.device, quiet: bool = False) -> None:
+        config.validate()
+        if config.amp and device.type != "cuda":
+            raise UserError("--amp (mixed precision) needs a CUDA device")
+        self.model = model.to(device).train()
+        self.dataset, self.config, self.device, self.quiet = dataset, config, device, quiet
+        self.run_dir = Path(run_dir)
+        self.stream = BatchStream(dataset, config.batch_size, config.seed, device)
+        self.step = 0
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        for spec in model.optimizer_specs():
+            params = [p for name in spec.module.split("+") for p in getattr(model, name).parameters()]
+            self.optimizers[spec.module] = OPTIMIZERS[spec.algorithm](params, spec)
+        schedule = LR_SCHEDULES[config.lr_schedule](config.steps)
+        self.schedulers = {name: torch.optim.lr_scheduler.LambdaLR(opt, schedule)
+                           for name, opt in self.optimizers.items()}
+        self.scalers = {name: torch.amp.GradScaler("cuda", enabled=config.amp) for name in self.optimizers}
+        self.updates = _Updates(self.optimizers, self.scalers, config.amp)
+        self.ema = None
+        if config.ema_decay and model.ema_target:
+            self.ema = ExponentialMovingAverage(getattr(model, model.ema_target), config.ema_decay)
+        grid_size = config.grid_size
+        if model.data_kind == "labeled":  # whole rows, one column per class
+            grid_size = math.ceil(grid_size / model.config.num_classes) * model.config.num_classes
+        if len(model.config.data_shape) == 1:
+            grid_size = max(grid_size, 1000)  # a scatter plot needs many points
+        self.grid_latent = model.sample_latent(grid_size, torch.Generator().manual_seed(config.seed + 1))
+        self.tensorboard = None
+
+    # ----- checkpoints ---------------------------------------------------------------------
+    def save_checkpoint(self) -> Path:
+        folder = self.run_dir / checkpoint_dir_name(self.step)
+        save_tensors(folder / MODEL_WEIGHTS, self.model.state_dict())
+        if self.ema is not None:
+            save_tensors(folder / EMA_WEIGHTS, self.ema.state_dict())
+        tensors, rng_meta = capture_rng()
+        meta: dict[str, Any] = {"step": self.step, "data_stream": self.stream.state_dict(),
+                                "rng": rng_meta, "optimizers": {}, "schedulers": {}, "scalers": {}}
+        for name, optimizer in self.optimizers.items():
+            optimizer_tensors, meta["optimizers"][name] = flatten_optimizer(f"optim/{name}",
+                                                                            optimizer.state_dict())
+            tensors.update(optimizer_tensors)
+            meta["schedulers"][name] = self.schedulers[name].state_dict()
+            meta["scalers"][name] = self.scalers[name].state_dict()
+        save_tensors(folder / TRAINING_TENSORS, tensors)
+        atomic_write_json(folder / TRAINING_META, meta)
+        atomic_write_json(self.run_dir / LATEST_FILE,
+                          {"step": self.step, "checkpoint": checkpoint_dir_name(self.step)})
+        for old in (self.run_dir / CHECKPOINTS_DIR).iterdir():
+            if old.is_dir() and old.name != folder.name:
+                shutil.rmtree(old, ignore_errors=True)
+        return folder
+
+    def load_checkpoint(self, folder: Path) -> None:
+        load_weights(self.model, load_tensors(folder / MODEL_WEIGHTS, self.device), folder / MODEL_WEIGHTS)
+        if self.ema is not None:
+            if not (folder / EMA_WEIGHTS).is_file():
+                raise UserError(f"checkpoint {folder} lacks {EMA_WEIGHTS} although the run uses EMA")
+            self.ema.load_state_dict(load_tensors(folder / EMA_WEIGHTS, self.device))
+        tensors = load_tensors(folder / TRAINING_TENSORS)
+        meta = read_json(folder / TRAINING_META)
+        try:
+            for name, optimizer in self.optimizers.items():
+                optimizer.load_state_dict(unflatten_optimizer(f"optim/{name}", tensors,
+                                                              meta["optimizers"][name]))
+                self.schedulers[name].load_state_dict(meta["schedulers"][name])
+                if meta["scalers"][name]:
+                    self.scalers[name].load_state_dict(meta["scalers"][name])
+            self.stream.load_state_dict(meta["data_stream"])
+            restore_rng(tensors, meta["rng"])
+            self.step = int(meta["step"])
+        except (KeyError, ValueError, TypeError) as exc:
+            raise UserError(f"corrupt training state in {folder}: {exc}") from None
+
+    # ----- logging and samples -------------------------------------------------------------
+    def _log_row(self, values: dict[str, float], seconds: float) -> None:
+        path = self.run_dir / LOG_FILE
+        row = {"step": self.step, "seconds": round(seconds, 3),
+               "lr": self.schedulers[next(iter(self.schedulers))].get_last_lr()[0], **values}
+        new_file = not path.is_file()
+        with path.open("a", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(row))
+            if new_file:
+                writer.writeheader()
+            writer.writerow(row)
+        if self.tensorboard is not None:
+            for key, value in values.items():
+                self.tensorboard.add_scalar(f"loss/{key}", value, self.step)
+
+    def _trim_log(self) -> None:
+        """Drop log rows written after the checkpoint we resume from."""
+        path = self.run_dir / LOG_FILE
+        if not path.is_file():
+            return
+        rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
+        kept = rows[:1] + [row for row in rows[1:] if row and row[0].isdigit() and int(row[0]) <= self.step]
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(kept)
+        atomic_write_text(path, buffer.getvalue())
+
+    @torch.no_grad()
+    def save_sample_grid(self) -> Path:
+        path = self.run_dir / SAMPLES_DIR / f"step_{self.step:08d}.png"
+        self.model.eval()
+        target = getattr(self.model, self.model.ema_target) if self.model.ema_target else None
+        averaged = self.ema.applied_to(target) if self.ema is not None else contextlib.nullcontext()
+        try:
+            with averaged:
+                samples = self.model.decode(self.grid_latent)
+        finally:
+            self.model.train()
+        if samples.dim() == 2:
+            reference = self.dataset.point_sampler(512, torch.Generator().manual_seed(0))[0]
+            save_png(path, render_points(samples, reference))
+        else:
+            columns = self.model.config.num_classes if self.model.data_kind == "labeled" else None
+            save_png(path, make_grid(to_uint8_images(samples), columns))
+        return path
+
+    # ----- the loop ------------------------------------------------------------------------
+    def fit(self) -> dict[str, float]:
+        """Train to ``config.steps``; returns the last logged losses."""
+        config = self.config
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._trim_log()
+        self.tensorboard = _open_tensorboard(self.run_dir)
+        batches_per_step = self.model.real_batches_per_step()
+        sums: dict[str, Tensor] = {}
+        count, last_logged, saved_step = 0, {}, -1
+        started = time.perf_counter()
+        bar = tqdm(total=config.steps, initial=self.step, disable=self.quiet, unit="step",
+                   desc=self.model.name, dynamic_ncols=True)
+        try:
+            while self.step < config.steps:
+                batches = [self.stream.next() for _ in range(batches_per_step)]
+                logs = self.model.train_step(batches, self.updates)
+                for scheduler in self.schedulers.values():
+                    scheduler.step()
+                if self.ema is not None:
+                    self.ema.update(getattr(self.model, self.model.ema_target))
+                self.step += 1
+                for key, value in logs.items():
+                    sums[key] = sums.get(key, 0.0) + value.float()
+                count += 1
+                if self.step % config.log_every == 0 or self.step == config.steps:
+                    last_logged = {key: float(total) / count for key, total in sums.items()}
+                    if not all(math.isfinite(v) for v in last_logged.values()):
+                        raise UserError(f"losses became non-finite at step {self.step}: {last_logged}")
+                    self._log_row(last_logged, time.perf_counter() - started)
+                    bar.set_postfix({key: f"{value:.3f}" for key, value in last_logged.items()})
+                    sums, count = {}, 0
+                if self.step % config.sample_every == 0:
+                    self.save_sample_grid()
+                if self.step % config.checkpoint_every == 0:
+                    self.save_checkpoint()
+                    saved_step = self.step
+                bar.update(1)
+        except KeyboardInterrupt:
+            self.save_checkpoint()
+            raise TrainingInterrupted(f"interrupted; checkpoint saved at step {self.step} in "
+                                      f"{self.run_dir}, continue with --resume") from None
+        finally:
+            bar.close()
+            if self.tensorboard is not None:
+                self.tensorboard.close()
+        if saved_step != self.step:
+            self.save_checkpoint()
+        if self.step % config.sample_every != 0:
+            self.save_sample_grid()
+        return last_logged
+
+
+def _open_tensorboard(run_dir: Path):
+    """A TensorBoard writer when the ``tensorboard`` package is installed, else None."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return None
+    return SummaryWriter(str(run_dir / "tensorboard"))
+
+
+def config_as_json(config: Any) -> dict[str, Any]:
+    return {key: list(value) if isinstance(value, tuple) else value
+            for key, value in dataclasses.asdict(config).items()}
+
+
+# ----- starting and resuming runs ------------------------------------------------------------
+
+def start_training(model_name: str, data_config: DataConfig, train_config: TrainConfig,
+                   run_dir: str | Path, model_options: dict[str, Any] | None = None,
+                   device: str = "auto", quiet: bool = False) -> dict[str, float]:
+    """Create a run folder with its ``config.json`` and train from scratch."""
+    run_dir = Path(run_dir)
+    if (run_dir / LATEST_FILE).exists() or (run_dir / CONFIG_FILE).exists():
+        raise UserError(f"{run_dir} already holds a run; pass --resume to continue it or "
+                        "choose another --out")
+    train_config.validate()
+    model_class = get_model_class(model_name)
+    resolved_device = resolve_device(device)
+    data_config = dataclasses.replace(data_config, labeled=model_class.data_kind == "labeled")
+    dataset = load_dataset(data_config)
+    options = dict(model_options or {})
+    options.update(data_shape=tuple(dataset.data_shape), num_classes=dataset.num_classes)
+    _seed_everything(train_config.seed)
+    model = create_model(model_name, **options)
+    trainer = Trainer(model, dataset, run_dir, train_config, resolved_device, quiet)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(run_dir / CONFIG_FILE, {
+        "ganzoo_version": __version__,
+        "model": model_name,
+        "model_config": config_as_json(model.config),
+        "data": config_as_json(data_config),
+        "class_names": list(dataset.class_names),
+        "training": config_as_json(train_config),
+    })
+    return trainer.fit()
+
+
+def resume_training(run_dir: str | Path, steps: int | None = None, device: str = "auto",
+                    quiet: bool = False) -> dict[str, float]:
+    """Continue a run from its newest checkpoint, optionally to a new total ``steps``."""
+    run_dir = Path(run_dir)
+    config = read_run_config(run_dir)
+    found = latest_checkpoint(run_dir)
+    if found is None:
+        raise UserError(f"{run_dir} has no checkpoint to resume from; start it without --resume")
+    step, folder = found
+    try:
+        train_config = TrainConfig(**config["training"])
+        data_config = DataConfig(**config["data"])
+    except (KeyError, TypeError) as exc:
+        raise UserError(f"corrupt {run_dir / CONFIG_FILE}: {exc}") from None
+    if steps is not None and steps != train_config.steps:
+        if steps < step:
+            raise UserError(f"--steps {steps} is below the checkpoint's step {step}")
+        train_config = dataclasses.replace(train_config, steps=steps)
+        config["training"] = config_as_json(train_config)
+        atomic_write_json(run_dir / CONFIG_FILE, config)
+    dataset = load_dataset(data_config)
+    model = build_model(config)
+    trainer = Trainer(model, dataset, run_dir, train_config, resolve_device(device), quiet)
+    trainer.load_checkpoint(folder)
+    return trainer.fit()
+
+
+def _seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
