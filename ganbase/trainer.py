@@ -17,6 +17,7 @@ import io
 import math
 import random
 import shutil
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,7 +79,7 @@ class TrainConfig:
 
 
 class TrainingInterrupted(UserError):
-    """Raised after Ctrl-C once the current state is checkpointed."""
+    """Raised after Ctrl-C once the step in progress is finished and checkpointed."""
 
 
 class _Updates:
@@ -237,8 +238,10 @@ class Trainer:
         started = time.perf_counter()
         bar = tqdm(total=config.steps, initial=self.step, disable=self.quiet, unit="step",
                    desc=self.model.name, dynamic_ncols=True)
+        self._stop_requested = False
+        previous_handler = _install_sigint_handler(self._request_stop)
         try:
-            while self.step < config.steps:
+            while self.step < config.steps and not self._stop_requested:
                 batches = [self.stream.next() for _ in range(batches_per_step)]
                 logs = self.model.train_step(batches, self.updates)
                 for scheduler in self.schedulers.values():
@@ -262,19 +265,40 @@ class Trainer:
                     self.save_checkpoint()
                     saved_step = self.step
                 bar.update(1)
-        except KeyboardInterrupt:
-            self.save_checkpoint()
-            raise TrainingInterrupted(f"interrupted; checkpoint saved at step {self.step} in "
-                                      f"{self.run_dir}, continue with --resume") from None
         finally:
+            _restore_sigint_handler(previous_handler)
             bar.close()
             if self.tensorboard is not None:
                 self.tensorboard.close()
+        if self._stop_requested:
+            if saved_step != self.step:
+                self.save_checkpoint()
+            raise TrainingInterrupted(f"interrupted; checkpoint saved at step {self.step} in "
+                                      f"{self.run_dir}, continue with --resume")
         if saved_step != self.step:
             self.save_checkpoint()
         if self.step % config.sample_every != 0:
             self.save_sample_grid()
         return last_logged
+
+
+    def _request_stop(self, *_: Any) -> None:
+        """First Ctrl-C: finish the current step, checkpoint, stop. A second one aborts at once."""
+        if self._stop_requested:
+            raise KeyboardInterrupt
+        self._stop_requested = True
+
+
+def _install_sigint_handler(handler: Callable[..., None]) -> Any:
+    try:
+        return signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not in the main thread: leave Ctrl-C alone
+        return None
+
+
+def _restore_sigint_handler(previous: Any) -> None:
+    if previous is not None:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _open_tensorboard(run_dir: Path):

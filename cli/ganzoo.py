@@ -1,0 +1,233 @@
+"""``ganzoo``: command line for the GAN model zoo (list models, train, sample, interpolate).
+
+Parses options and calls :mod:`ganbase`; user errors print one ``Error: ...`` line and exit
+non-zero. Models and their papers: ``ganzoo list``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import torch
+
+from ganbase import __version__
+from ganbase.device import resolve_device
+from ganbase.errors import UserError
+from ganbase.models import model_info, model_names
+
+TRAIN_SETTINGS = ("data", "batch_size", "image_size", "channels", "seed", "amp", "ema_decay",
+                  "lr_schedule", "sample_every", "checkpoint_every", "log_every", "options")
+
+
+class OneLineErrorGroup(click.Group):
+    """A click group whose errors (usage or user errors) print as a single ``Error:`` line."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            result = super().main(args, prog_name or "ganzoo", complete_var,
+                                  standalone_mode=False, **extra)
+        except click.ClickException as exc:
+            click.echo(f"Error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        if standalone_mode:
+            sys.exit(result if isinstance(result, int) else 0)
+        return result
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            raise click.ClickException(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from None
+
+
+@click.group(cls=OneLineErrorGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ganzoo")
+def main() -> None:
+    """GAN model zoo: classic GANs and a VAE with one shared trainer.
+
+    \b
+    ganzoo list
+    ganzoo train dcgan --data digits --out runs/dcgan --steps 5000
+    ganzoo sample runs/dcgan --num 64 --grid grid.png
+    ganzoo interpolate runs/dcgan --steps 8 --out interp.png
+    """
+
+
+@main.command("list")
+def list_models() -> None:
+    """Show every model (data it needs, description, paper) and the built-in datasets."""
+    from ganbase.data import BUILTIN_DESCRIPTIONS
+
+    infos = [model_info(name) for name in model_names()]
+    width = max(len(info.name) for info in infos)
+    click.echo(f"{'MODEL':<{width}}  {'DATA':<13}  DESCRIPTION / PAPER")
+    for info in infos:
+        click.echo(f"{info.name:<{width}}  {info.data_kind:<13}  {info.description}")
+        click.echo(f"{'':<{width}}  {'':<13}  {info.paper}")
+    click.echo("\nBuilt-in datasets (--data NAME or NAME:COUNT):")
+    for name, text in BUILTIN_DESCRIPTIONS.items():
+        click.echo(f"  {name:<10} {text}")
+
+
+def _parse_options(pairs: tuple[str, ...]) -> dict[str, str]:
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"--option expects KEY=VALUE, got {pair!r}")
+        options[key.strip().replace("-", "_")] = value.strip()
+    return options
+
+
+@main.command()
+@click.argument("model")
+@click.option("--data", help="Image folder, labeled folder (one subfolder per class) or "
+              "built-in: digits[:N], shapes[:N], faces, gaussians.")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Run folder for config, checkpoints, log.csv and sample grids.")
+@click.option("--steps", type=int, default=None, help="Total training steps (generator "
+              "iterations)  [default: 10000]; with --resume, a new total.")
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--image-size", type=int, default=32, show_default=True,
+              help="Images are centre-cropped and resized to this (a power of two for conv models).")
+@click.option("--channels", type=int, default=None, help="1 (grayscale) or 3 (RGB)  "
+              "[default: the data's own]")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--amp", is_flag=True, help="Mixed precision (float16 autocast, CUDA only).")
+@click.option("--ema-decay", type=float, default=0.0, show_default=True,
+              help="Keep an exponential moving average of the generator (e.g. 0.999); 0 = off.")
+@click.option("--lr-schedule", type=click.Choice(["constant", "linear"]), default="constant",
+              show_default=True, help="linear decays learning rates to 0 at the last step.")
+@click.option("--sample-every", type=int, default=500, show_default=True,
+              help="Write a sample grid to RUN/samples every N steps.")
+@click.option("--checkpoint-every", type=int, default=1000, show_default=True)
+@click.option("--log-every", type=int, default=20, show_default=True)
+@click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE",
+              help="Model setting, repeatable, e.g. -o latent_dim=64 -o width=32.")
+@click.option("--resume", is_flag=True, help="Continue the run in --out with its saved settings "
+              "(only --steps and --device may change).")
+@click.option("--threads", type=int, default=None, help="CPU threads for torch.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+@click.pass_context
+def train(ctx: click.Context, model: str, data: str | None, out: Path, steps: int | None,
+          batch_size: int, image_size: int, channels: int | None, seed: int, device: str,
+          amp: bool, ema_decay: float, lr_schedule: str, sample_every: int,
+          checkpoint_every: int, log_every: int, options: tuple[str, ...], resume: bool,
+          threads: int | None, quiet: bool) -> None:
+    """Train MODEL (see `ganzoo list`) and write a run folder."""
+    from ganbase.data import DataConfig
+    from ganbase.runs import read_run_config
+    from ganbase.trainer import TrainConfig, resume_training, start_training
+
+    if threads is not None:
+        if threads < 1:
+            raise UserError("--threads must be at least 1")
+        torch.set_num_threads(threads)
+    model_info(model)  # unknown model names fail here, listing the known ones
+    if resume:
+        changed = [name for name in TRAIN_SETTINGS
+                   if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
+        if changed:
+            raise UserError(f"--{changed[0].replace('_', '-')} cannot change on --resume; "
+                            "the run keeps its saved settings (only --steps and --device may)")
+        saved = read_run_config(out)["model"]
+        if saved != model:
+            raise UserError(f"{out} is a {saved!r} run, not {model!r}")
+        logs = resume_training(out, steps, device, quiet)
+    else:
+        if data is None:
+            raise UserError("missing --data (a folder or one of digits, shapes, faces, gaussians)")
+        data_config = DataConfig(source=data, image_size=image_size, channels=channels)
+        train_config = TrainConfig(steps=10000 if steps is None else steps, batch_size=batch_size,
+                                   seed=seed, amp=amp, ema_decay=ema_decay, lr_schedule=lr_schedule,
+                                   sample_every=sample_every, checkpoint_every=checkpoint_every,
+                                   log_every=log_every)
+        logs = start_training(model, data_config, train_config, out, _parse_options(options),
+                              device, quiet)
+    if not quiet:
+        losses = ", ".join(f"{key} {value:.4f}" for key, value in logs.items())
+        click.echo(f"done: {out} ({losses}); grids in {out / 'samples'}; "
+                   f"try `ganzoo sample {out} --grid grid.png`")
+
+
+def _resolve_label(label: str | None, config: dict[str, Any]) -> int | None:
+    if label is None:
+        return None
+    names = config.get("class_names") or []
+    if label in names and not label.isdigit():
+        return names.index(label)
+    try:
+        return int(label)
+    except ValueError:
+        raise UserError(f"unknown --label {label!r}; classes: {', '.join(names) or 'none'}") from None
+
+
+@main.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--num", "-n", type=int, default=64, show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write one PNG per sample into this folder (points: samples.csv).")
+@click.option("--grid", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a contact sheet PNG (points: a scatter plot).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--label", default=None, help="Class index or name for conditional models.")
+@click.option("--no-ema", is_flag=True, help="Use the raw generator even if the run kept an EMA.")
+@click.option("--device", default="auto", show_default=True)
+def sample(run: Path, num: int, out_dir: Path | None, grid: Path | None, seed: int,
+           label: str | None, no_ema: bool, device: str) -> None:
+    """Draw samples from the trained model in RUN."""
+    from ganbase.images import sample_sheet, save_image_files, save_png
+    from ganbase.runs import load_model
+    from ganbase.sampling import draw_samples
+
+    model, config, step = load_model(run, resolve_device(device), use_ema=not no_ema)
+    samples = draw_samples(model, num, seed, _resolve_label(label, config))
+    if out_dir is None and grid is None:
+        grid = run / "samples" / f"sampled_seed{seed}.png"
+    if out_dir is not None:
+        if samples.dim() == 2:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            rows = "\n".join(",".join(f"{v:.6f}" for v in point) for point in samples.tolist())
+            (out_dir / "samples.csv").write_text("x,y\n" + rows + "\n", encoding="utf-8")
+        else:
+            save_image_files(out_dir, samples)
+        click.echo(f"wrote {num} samples to {out_dir}")
+    if grid is not None:
+        save_png(grid, sample_sheet(samples))
+        click.echo(f"wrote {grid} ({num} samples, {config['model']} at step {step})")
+
+
+@main.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--steps", type=int, default=8, show_default=True, help="Images per walk.")
+@click.option("--pairs", type=int, default=4, show_default=True, help="Walks (rows).")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("interp.png"), show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--label", default=None, help="Class index or name for conditional models.")
+@click.option("--slerp", is_flag=True, help="Spherical instead of linear interpolation.")
+@click.option("--device", default="auto", show_default=True)
+def interpolate(run: Path, steps: int, pairs: int, out: Path, seed: int, label: str | None,
+                slerp: bool, device: str) -> None:
+    """Walk the latent space between random points (one row per walk)."""
+    from ganbase.images import make_grid, save_png, to_uint8_images
+    from ganbase.runs import load_model
+    from ganbase.sampling import interpolate as latent_walk
+
+    model, config, _ = load_model(run, resolve_device(device))
+    images = latent_walk(model, steps, pairs, seed, _resolve_label(label, config), slerp)
+    save_png(out, make_grid(to_uint8_images(images), columns=steps))
+    click.echo(f"wrote {out} ({pairs} walks x {steps} steps)")
+
+
+if __name__ == "__main__":
+    main()
