@@ -141,7 +141,7 @@ def _square_resize(image: np.ndarray, size: int) -> np.ndarray:
 def _read_image(path: Path, size: int, channels: int) -> np.ndarray | None:
     """One image file -> ``[C, S, S]`` uint8, or None when it cannot be decoded."""
     try:
-        image = np.asarray(iio.imread(path, index=0))
+        image = np.asarray(iio.imread(path, index=0, plugin="pillow"))
     except Exception:  # imageio raises many types for undecodable files
         return None
     if image.ndim == 2:
