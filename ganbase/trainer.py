@@ -103,7 +103,7 @@ class _Updates:
 
 
 class Trainer:
-    """Trains ``model`` on ``stream`` in ``run_dir``; ``fit`` runs until ``config.steps``."""
+    """Trains ``model`` on ``dataset`` in ``run_dir``; ``fit`` runs until ``config.steps``."""
 
     def __init__(self, model: ZooModel, dataset: Dataset, run_dir: str | Path, config: TrainConfig,
                  device: torch.device, quiet: bool = False) -> None:
@@ -322,7 +322,7 @@ def start_training(model_name: str, data_config: DataConfig, train_config: Train
                    device: str = "auto", quiet: bool = False) -> dict[str, float]:
     """Create a run folder with its ``config.json`` and train from scratch."""
     run_dir = Path(run_dir)
-    if (run_dir / LATEST_FILE).exists() or (run_dir / CONFIG_FILE).exists():
+    if (run_dir / LATEST_FILE).exists():
         raise UserError(f"{run_dir} already holds a run; pass --resume to continue it or "
                         "choose another --out")
     train_config.validate()
