@@ -19,7 +19,8 @@ from ganbase.errors import UserError
 class SinGANConfig:
     """Every setting of a SinGAN training run (the resolved config saved as config.json)."""
 
-    iters: int = 2000  # training iterations per scale
+    iters: int = 2000  # training iterations per scale (at the coarsest scale if fine_iters is set)
+    fine_iters: int | None = None  # iterations at the finest scale, linear in between; None: = iters
     lr_generator: float = 5e-4
     lr_discriminator: float = 5e-4
     beta1: float = 0.5
@@ -55,6 +56,7 @@ class SinGANConfig:
     def validate(self) -> "SinGANConfig":
         checks = [
             (self.iters >= 1, "iters must be >= 1"),
+            (self.fine_iters is None or self.fine_iters >= 1, "fine_iters must be >= 1"),
             (self.lr_generator > 0 and self.lr_discriminator > 0, "learning rates must be > 0"),
             (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "Adam betas must be in [0, 1)"),
             (0 < self.lr_decay_at <= 1, "lr_decay_at must be in (0, 1]"),
@@ -81,10 +83,18 @@ class SinGANConfig:
     def receptive_field(self) -> int:
         return 1 + self.num_layers * (self.kernel_size - 1)
 
-    @property
-    def lr_decay_iter(self) -> int:
-        """Iteration at which the learning rates decay (1600 for the paper's 2000)."""
-        return int(round(self.lr_decay_at * self.iters))
+
+def iters_at_scale(scale: int, num_scales: int, iters: int, fine_iters: int | None = None) -> int:
+    """Training iterations of ``scale``: ``iters`` everywhere, or linear from ``iters`` at the
+    coarsest scale to ``fine_iters`` at the finest."""
+    if fine_iters is None or num_scales < 2:
+        return iters
+    return int(round(iters + (fine_iters - iters) * scale / (num_scales - 1)))
+
+
+def lr_decay_iter(iters: int, decay_at: float = 0.8) -> int:
+    """Iteration at which the learning rates decay (1600 of the paper's 2000)."""
+    return int(round(decay_at * iters))
 
 
 def filters_at_scale(scale: int, num_filters: int = 32, max_filters: int = 128,
@@ -102,7 +112,7 @@ PRESETS: dict[str, dict] = {
     # Paper and official-code defaults.
     "paper": {},
     # For CPU users: same architecture and pyramid, fewer iterations and narrower fine scales.
-    "fast": {"iters": 400, "max_filters": 64},
+    "fast": {"iters": 600, "fine_iters": 100, "max_filters": 32},
     # For tests and smoke runs: seconds on a CPU.
     "tiny": {"iters": 8, "num_filters": 8, "max_filters": 8, "min_size": 16, "max_size": 40},
 }

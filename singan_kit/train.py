@@ -39,11 +39,14 @@ from ganbase.discriminators import PatchDiscriminator
 from ganbase.errors import UserError
 from ganbase.image_io import encode_image, load_image, save_image, side_by_side, to_tensor, to_uint8
 from ganbase.losses import WGANGPLoss
-from singan_kit.config import SinGANConfig, filters_at_scale, noise_amplitude
+from ganbase.threads import CoreMonitor, plan_threads
+from singan_kit.config import SinGANConfig, filters_at_scale, iters_at_scale, lr_decay_iter, noise_amplitude
 from singan_kit.model import SinGAN, make_generator, run_scales, scale_noise
 from singan_kit.pyramid import build_pyramid, compute_pyramid, upsample_to
 from singan_kit import run_folder as rf
 
+REPLAN_THREADS_EVERY = 25  # iterations between checks of how many cores are free
+RANDOM_BATCH_ITERS = 8  # iterations whose random critic inputs are generated in one batch
 LOG_FIELDS = ["scale", "iter", "d_loss", "d_real", "d_fake", "gradient_penalty", "g_adv", "rec_loss",
               "lr", "seconds"]
 
@@ -62,11 +65,12 @@ class ScaleSummary:
     d_loss: float
     g_adv: float
     rec_loss: float
+    median_iter_seconds: float
 
     def line(self) -> str:
         h, w = self.size
         return (f"scale {self.scale}/{self.num_scales - 1}: {w}x{h} px, {self.num_filters} filters, "
-                f"{self.iters} iters in {self.seconds:.1f} s ({self.seconds / self.iters:.3f} s/iter), "
+                f"{self.iters} iters in {self.seconds:.1f} s ({self.median_iter_seconds:.3f} s/iter), "
                 f"noise amp {self.noise_amp:.4f}, D {self.d_loss:.3f}, G adv {self.g_adv:.3f}, "
                 f"rec {self.rec_loss:.4f}")
 
@@ -74,13 +78,6 @@ class ScaleSummary:
 def scale_seed(seed: int, scale: int) -> int:
     """A per-scale seed, so every scale's randomness is independent of earlier scales'."""
     return int(np.random.SeedSequence([seed, scale]).generate_state(1)[0])
-
-
-def threads_for(size: tuple[int, int], num_filters: int) -> int:
-    """Intra-op threads for one scale: tiny convolutions run faster on one thread (less sync)."""
-    available = max(1, torch.get_num_threads())
-    work = size[0] * size[1] * num_filters * num_filters
-    return 1 if work < 2_000_000 else available
 
 
 def create_run(image_path: str | Path, out_dir: str | Path, config: SinGANConfig, device: torch.device,
@@ -118,13 +115,16 @@ class SinGANTrainer:
 
     def __init__(self, run_dir: str | Path, device: torch.device | str = "cpu", progress: bool = True,
                  on_scale_end: Callable[[ScaleSummary], None] | None = None, log_every: int = 10,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, sync_timing: bool = False) -> None:
         self.run_dir = Path(run_dir)
+        self.sync_timing = sync_timing and torch.device(device).type == "cuda"
         self.device = torch.device(device)
         self.progress = progress
         self.on_scale_end = on_scale_end
         self.log_every = max(1, log_every)
         self.threads = threads
+        self._max_threads = torch.get_num_threads()
+        self._monitor = CoreMonitor()
         meta = rf.read_meta(self.run_dir)
         self.config: SinGANConfig = meta["config"]
         self.model = rf.load_model(self.run_dir, self.device, min_scales=0)
@@ -141,26 +141,37 @@ class SinGANTrainer:
         default_threads = torch.get_num_threads()
         try:
             for scale in range(self.model.num_trained, self.pyramid.num_scales):
-                filters = filters_at_scale(scale, self.config.num_filters, self.config.max_filters,
-                                           self.config.filters_double_every)
-                if self.device.type == "cpu":
-                    torch.set_num_threads(self.threads or threads_for(self.pyramid.sizes[scale], filters))
                 summary = self.train_scale(scale)
-                torch.set_num_threads(default_threads)
                 if self.on_scale_end is not None:
                     self.on_scale_end(summary)
         finally:
             torch.set_num_threads(default_threads)
         return self.model
 
-    def _random_input(self, scale: int, noise_gen: torch.Generator) -> torch.Tensor:
-        """A fresh random image from the frozen scales below ``scale``, upsampled to its size."""
+    def _plan_threads(self, scale: int, filters: int) -> None:
+        """On CPU, use as many threads as there are free cores, one for tiny scales."""
+        if self.device.type != "cpu":
+            return
+        if self.threads is not None:
+            torch.set_num_threads(self.threads)
+            return
+        height, width = self.pyramid.sizes[scale]
+        free = self._monitor.cores - self._monitor.other_busy_cores()
+        torch.set_num_threads(plan_threads(height * width * filters * filters, free, self._max_threads))
+
+    def _random_inputs(self, scale: int, count: int, noise_gen: torch.Generator) -> torch.Tensor:
+        """``count`` fresh random images ``[count, 3, h, w]`` from the frozen scales below ``scale``.
+
+        The frozen generators do not change during a scale, so the random inputs of many critic
+        steps are generated in one batched pass (eval-mode BatchNorm keeps samples independent).
+        """
+        size = self.pyramid.sizes[scale]
         if scale == 0:
-            return torch.zeros_like(self.model.z_opt)
+            return torch.zeros((count, 3, *size), device=self.device)
         sizes = self.pyramid.sizes
         with torch.no_grad():
             coarse = run_scales(self.model.generators, self.model.noise_amps, self.pyramid.scale_factor,
-                                torch.zeros_like(self.model.z_opt), 0, sizes,
+                                torch.zeros((count, 3, *sizes[0]), device=self.device), 0, sizes,
                                 lambda n, b, s: scale_noise(n, b, s, noise_gen, self.device), stop=scale)
             return upsample_to(coarse, sizes[scale], self.pyramid.scale_factor)
 
@@ -172,6 +183,8 @@ class SinGANTrainer:
         noise_gen = torch.Generator().manual_seed(seed + 1)
         real = self.model.reals[scale]  # [1, 3, h, w]
         filters = filters_at_scale(scale, cfg.num_filters, cfg.max_filters, cfg.filters_double_every)
+        iters = iters_at_scale(scale, self.pyramid.num_scales, cfg.iters, cfg.fine_iters)
+        self._plan_threads(scale, filters)
 
         generator = make_generator(scale, cfg)
         critic = PatchDiscriminator(3, filters, cfg.num_layers, cfg.kernel_size)
@@ -201,20 +214,26 @@ class SinGANTrainer:
             adam["fused"] = True
         opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr_generator, **adam)
         opt_d = torch.optim.Adam(critic.parameters(), lr=cfg.lr_discriminator, **adam)
-        milestones = [cfg.lr_decay_iter]
+        milestones = [lr_decay_iter(iters, cfg.lr_decay_at)]
         sched_g = torch.optim.lr_scheduler.MultiStepLR(opt_g, milestones, gamma=cfg.lr_decay_factor)
         sched_d = torch.optim.lr_scheduler.MultiStepLR(opt_d, milestones, gamma=cfg.lr_decay_factor)
         adversarial = WGANGPLoss(weight=cfg.gp_weight, per_pixel=True, generator=noise_gen)
 
         log_rows: list[dict] = []
-        bar = tqdm(total=cfg.iters, desc=f"scale {scale}/{self.pyramid.num_scales - 1}",
+        bar = tqdm(total=iters, desc=f"scale {scale}/{self.pyramid.num_scales - 1}",
                    disable=not self.progress, leave=False, dynamic_ncols=True)
         start = time.perf_counter()
+        stamps = [start]
         stats = {}
-        for it in range(cfg.iters):
+        random_pool = torch.empty(0)
+        for it in range(iters):
+            if it and it % REPLAN_THREADS_EVERY == 0:
+                self._plan_threads(scale, filters)
             noise = scale_noise(scale, 1, size, noise_gen, self.device)  # fixed for this iteration
+            if random_pool.shape[0] < cfg.d_steps:
+                random_pool = self._random_inputs(scale, cfg.d_steps * RANDOM_BATCH_ITERS, noise_gen)
             for step in range(cfg.d_steps):
-                prev = self._random_input(scale, noise_gen)
+                prev, random_pool = random_pool[:1], random_pool[1:]
                 keep_graph = step == cfg.d_steps - 1  # reused by the first generator step
                 with torch.set_grad_enabled(keep_graph):
                     fake = generator(noise_amp * noise + prev, prev)
@@ -243,9 +262,12 @@ class SinGANTrainer:
             critic.requires_grad_(True)
             sched_g.step()
             sched_d.step()
+            if self.sync_timing:
+                torch.cuda.synchronize(self.device)
+            stamps.append(time.perf_counter())
 
             bar.update(1)
-            if (it + 1) % self.log_every == 0 or it + 1 == cfg.iters:
+            if (it + 1) % self.log_every == 0 or it + 1 == iters:
                 stats = {
                     "scale": scale, "iter": it + 1, "d_loss": d_loss.item(), "d_real": d_real.item(),
                     "d_fake": d_fake.item(), "gradient_penalty": penalty.item(), "g_adv": g_adv.item(),
@@ -264,8 +286,9 @@ class SinGANTrainer:
         self.model.noise_amps.append(noise_amp)
         self.last_critic = critic.state_dict()
         self._save(scale, log_rows)
-        return ScaleSummary(scale, self.pyramid.num_scales, size, filters, cfg.iters, seconds, noise_amp,
-                            stats["d_loss"], stats["g_adv"], stats["rec_loss"])
+        return ScaleSummary(scale, self.pyramid.num_scales, size, filters, iters, seconds, noise_amp,
+                            stats["d_loss"], stats["g_adv"], stats["rec_loss"],
+                            float(np.median(np.diff(stamps))))
 
     # ----------------------------------------------------------------------------------------
     def _save(self, scale: int, log_rows: list[dict]) -> None:
@@ -286,7 +309,7 @@ class SinGANTrainer:
     def _write_preview(self, scale: int) -> None:
         preview_gen = torch.Generator().manual_seed(scale_seed(self.config.seed, 10_000 + scale))
         with torch.no_grad():
-            prev = self._random_input(scale, preview_gen)
+            prev = self._random_inputs(scale, 1, preview_gen)
             noise = scale_noise(scale, 1, tuple(self.pyramid.sizes[scale]), preview_gen, self.device)
             sample = self.model.generators[scale](self.model.noise_amps[scale] * noise + prev, prev)
         row = side_by_side([to_uint8(self.model.reals[scale])[0], to_uint8(sample)[0],
