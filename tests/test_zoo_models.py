@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -115,3 +117,11 @@ def test_paper_hyperparameters_are_the_defaults():
     assert create_model("wgan-gp", width=4).loss.weight == 10.0
     lsgan = create_model("lsgan", width=4).loss
     assert (lsgan.a, lsgan.b, lsgan.c) == (0.0, 1.0, 1.0)
+
+
+def test_inference_never_imports_training_code():
+    code = ("import sys, ganbase.runs, ganbase.sampling, ganbase.images; "
+            "print(sorted(m for m in sys.modules if m in "
+            "('ganbase.trainer', 'ganbase.data', 'ganbase.train_state', 'ganbase.ema')))")
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert output.stdout.strip() == "[]"
