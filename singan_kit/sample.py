@@ -60,7 +60,7 @@ def _batched_noise(generators: list[torch.Generator], device: torch.device) -> C
 def generate(model: SinGAN, num: int, scale_w: float = 1.0, scale_h: float = 1.0, start_scale: int = 0,
              seed: int = 0, batch_size: int = 16, first_index: int = 0,
              on_batch: Callable[[int], None] | None = None) -> Tensor:
-    """``num`` samples ``[num, 3, H', W']`` in [-1, 1] (on the model's device)."""
+    """``num`` samples ``[num, 3, H', W']`` clamped to [-1, 1] (on the model's device)."""
     if num < 1:
         raise UserError(f"number of samples must be >= 1, got {num}")
     if batch_size < 1:
@@ -85,7 +85,7 @@ def generate(model: SinGAN, num: int, scale_w: float = 1.0, scale_h: float = 1.0
         outputs.append(model.inject(prev, start_scale, _batched_noise(streams, model.device), sizes))
         if on_batch is not None:
             on_batch(count)
-    return torch.cat(outputs)
+    return torch.cat(outputs).clamp_(-1.0, 1.0)
 
 
 def write_samples(samples: Tensor, out_dir: str | Path, prefix: str = "sample", first_index: int = 0,

@@ -45,6 +45,7 @@ from singan_kit.model import SinGAN, make_generator, run_scales, scale_noise
 from singan_kit.pyramid import build_pyramid, compute_pyramid, upsample_to
 from singan_kit import run_folder as rf
 
+SMALL_WORK = 10_000_000  # H * W * filters^2 below which one thread is fastest
 REPLAN_THREADS_EVERY = 25  # iterations between checks of how many cores are free
 RANDOM_BATCH_ITERS = 8  # iterations whose random critic inputs are generated in one batch
 LOG_FIELDS = ["scale", "iter", "d_loss", "d_real", "d_fake", "gradient_penalty", "g_adv", "rec_loss",
@@ -156,8 +157,9 @@ class SinGANTrainer:
             torch.set_num_threads(self.threads)
             return
         height, width = self.pyramid.sizes[scale]
-        free = self._monitor.cores - self._monitor.other_busy_cores()
-        torch.set_num_threads(plan_threads(height * width * filters * filters, free, self._max_threads))
+        work = height * width * filters * filters
+        free = self._monitor.cores - self._monitor.other_busy_cores() if work >= SMALL_WORK else 1.0
+        torch.set_num_threads(plan_threads(work, free, self._max_threads, SMALL_WORK))
 
     def _random_inputs(self, scale: int, count: int, noise_gen: torch.Generator) -> torch.Tensor:
         """``count`` fresh random images ``[count, 3, h, w]`` from the frozen scales below ``scale``.
