@@ -108,19 +108,22 @@ class SinGAN(nn.Module):
 
     @torch.no_grad()
     def reconstructions(self) -> list[Tensor]:
-        """Outputs of the reconstruction path (fixed noise ``z_opt``, zero at finer scales)."""
-        if self._reconstructions is None or len(self._reconstructions) != self.num_trained:
-            sizes = self.pyramid.sizes
-            image = torch.zeros_like(self.z_opt)
-            outputs = []
-            for n in range(self.num_trained):
-                if n > 0:
-                    image = upsample_to(image, sizes[n], self.pyramid.scale_factor)
-                noise = self.z_opt if n == 0 else torch.zeros_like(image)
-                image = self.generators[n](self.noise_amps[n] * noise + image, image)
-                outputs.append(image)
-            self._reconstructions = outputs
-        return self._reconstructions
+        """Outputs of the reconstruction path (fixed noise ``z_opt``, zero at finer scales).
+
+        Computed once and extended as scales are added, never recomputed per training step.
+        """
+        if self._reconstructions is None or len(self._reconstructions) > self.num_trained:
+            self._reconstructions = []
+        outputs = self._reconstructions
+        sizes = self.pyramid.sizes
+        for n in range(len(outputs), self.num_trained):
+            if n == 0:
+                image = self.generators[0](self.noise_amps[0] * self.z_opt, torch.zeros_like(self.z_opt))
+            else:
+                prev = upsample_to(outputs[n - 1], sizes[n], self.pyramid.scale_factor)
+                image = self.generators[n](prev, prev)  # z_opt is zero above the coarsest scale
+            outputs.append(image)
+        return outputs
 
     def reconstruction_input(self, scale: int) -> Tensor:
         """The image the reconstruction path feeds into ``scale`` (zero at scale 0)."""

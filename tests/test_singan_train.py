@@ -134,3 +134,28 @@ def test_future_format_is_refused(image_path, tmp_path):
     (run / "config.json").write_text(json.dumps(meta))
     with pytest.raises(UserError, match="newer version"):
         load_model(run)
+
+
+def test_earlier_scales_run_once_per_batch_not_per_step(image_path, tmp_path):
+    """The reconstruction path is computed once per scale and random inputs are batched."""
+    run = tmp_path / "run"
+    cfg = tiny(iters=16)
+    create_run(image_path, run, cfg, torch.device("cpu"))
+    trainer = SinGANTrainer(run, "cpu", progress=False, threads=1)
+    trainer.train_scale(0)
+    calls = []
+    trainer.model.generators[0].register_forward_hook(lambda *args: calls.append(1))
+    trainer.train_scale(1)
+    # 16 iterations x (3 critic + 3 generator steps) would be 96 calls if done per step; here:
+    # 2 batched pools of random inputs + 1 preview sample (the reconstruction through scale 0 was
+    # computed once, when scale 0 finished).
+    assert len(calls) == 3
+
+
+def test_inference_does_not_import_training_code():
+    import subprocess
+    import sys
+
+    code = ("import sys, singan_kit.sample, singan_kit.run_folder, singan_kit.model; "
+            "assert 'singan_kit.train' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
