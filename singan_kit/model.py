@@ -75,8 +75,9 @@ def run_scales(generators: Sequence[nn.Module], noise_amps: Sequence[float], sca
     return image
 
 
-class SinGAN(nn.Module):
-    """A trained (or partly trained) SinGAN: generators, noise amplitudes, reconstruction noise."""
+class GeneratorPyramid(nn.Module):
+    """A trained (or partly trained) SinGAN: the generators of every scale, their noise amplitudes,
+    the reconstruction noise and the training pyramid. The user-facing API is :class:`singan_kit.SinGAN`."""
 
     def __init__(self, config: SinGANConfig, pyramid: Pyramid, reals: Sequence[Tensor],
                  noise_amps: Sequence[float], z_opt: Tensor) -> None:

@@ -21,7 +21,7 @@ from ganbase import __version__
 from ganbase.checkpoint import atomic_write_json, load_tensors, read_json
 from ganbase.errors import UserError
 from singan_kit.config import SinGANConfig
-from singan_kit.model import SinGAN
+from singan_kit.model import GeneratorPyramid
 from singan_kit.pyramid import Pyramid
 
 FORMAT = 1
@@ -87,8 +87,8 @@ def load_reals(run_dir: Path, pyramid: Pyramid, device: torch.device | str) -> l
     return reals
 
 
-def load_model(run_dir: str | Path, device: torch.device | str = "cpu", min_scales: int = 1) -> SinGAN:
-    """Load the trained scales of a run folder as a :class:`SinGAN` in eval mode."""
+def load_model(run_dir: str | Path, device: torch.device | str = "cpu", min_scales: int = 1) -> GeneratorPyramid:
+    """Load the trained scales of a run folder as a :class:`GeneratorPyramid` in eval mode."""
     run_dir = Path(run_dir)
     meta = read_meta(run_dir)
     done = meta["scales_done"]
@@ -98,11 +98,11 @@ def load_model(run_dir: str | Path, device: torch.device | str = "cpu", min_scal
     reals = load_reals(run_dir, pyramid, device)
     if done == 0:
         z_opt = torch.zeros_like(reals[0])
-        return SinGAN(meta["config"], pyramid, reals, [], z_opt).eval()
+        return GeneratorPyramid(meta["config"], pyramid, reals, [], z_opt).eval()
     weights = load_tensors(run_dir / GENERATORS_FILE, device)
     if "z_opt" not in weights:
         raise UserError(f"corrupt {run_dir / GENERATORS_FILE}: no z_opt")
-    model = SinGAN(meta["config"], pyramid, reals, meta["noise_amps"], weights["z_opt"])
+    model = GeneratorPyramid(meta["config"], pyramid, reals, meta["noise_amps"], weights["z_opt"])
     for n, generator in enumerate(model.generators):
         prefix = f"g{n}."
         state = {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)}

@@ -26,7 +26,7 @@ from ganbase.errors import UserError
 from ganbase.image_io import encode_image, to_uint8
 from ganbase.images import make_grid
 from singan_kit.imresize import imresize
-from singan_kit.model import SinGAN, scale_noise
+from singan_kit.model import GeneratorPyramid, scale_noise
 
 _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
 
@@ -57,7 +57,7 @@ def _batched_noise(generators: list[torch.Generator], device: torch.device) -> C
 
 
 @torch.no_grad()
-def generate(model: SinGAN, num: int, scale_w: float = 1.0, scale_h: float = 1.0, start_scale: int = 0,
+def generate(model: GeneratorPyramid, num: int, scale_w: float = 1.0, scale_h: float = 1.0, start_scale: int = 0,
              seed: int = 0, batch_size: int = 16, first_index: int = 0,
              on_batch: Callable[[int], None] | None = None) -> Tensor:
     """``num`` samples ``[num, 3, H', W']`` clamped to [-1, 1] (on the model's device)."""

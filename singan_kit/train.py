@@ -23,7 +23,6 @@ Differences from the official code, all deliberate:
 from __future__ import annotations
 
 import csv
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -31,23 +30,21 @@ from typing import Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from ganbase import __version__
 from ganbase.checkpoint import atomic_write_bytes, load_tensors, save_tensors
 from ganbase.discriminators import PatchDiscriminator
 from ganbase.errors import UserError
 from ganbase.image_io import encode_image, load_image, save_image, side_by_side, to_tensor, to_uint8
-from ganbase.losses import WGANGPLoss
 from ganbase.threads import CoreMonitor, plan_threads
-from singan_kit.config import SinGANConfig, filters_at_scale, iters_at_scale, lr_decay_iter, noise_amplitude
-from singan_kit.model import SinGAN, make_generator, run_scales, scale_noise
+from singan_kit.config import SinGANConfig, filters_at_scale, iters_at_scale, noise_amplitude
+from singan_kit.fit import ScaleTargets, fit_scale
+from singan_kit.model import GeneratorPyramid, make_generator, run_scales, scale_noise
 from singan_kit.pyramid import build_pyramid, compute_pyramid, upsample_to
 from singan_kit import run_folder as rf
 
 SMALL_WORK = 10_000_000  # H * W * filters^2 below which one thread is fastest
 REPLAN_THREADS_EVERY = 25  # iterations between checks of how many cores are free
-RANDOM_BATCH_ITERS = 8  # iterations whose random critic inputs are generated in one batch
 LOG_FIELDS = ["scale", "iter", "d_loss", "d_real", "d_fake", "gradient_penalty", "g_adv", "rec_loss",
               "lr", "seconds"]
 
@@ -137,7 +134,7 @@ class SinGANTrainer:
             self.last_critic = {k[2:]: v for k, v in critic.items() if k.startswith("d.")}
 
     # ----------------------------------------------------------------------------------------
-    def train(self) -> SinGAN:
+    def train(self) -> GeneratorPyramid:
         """Train every remaining scale, saving after each; returns the finished model."""
         default_threads = torch.get_num_threads()
         try:
@@ -194,103 +191,33 @@ class SinGANTrainer:
                                                      cfg.filters_double_every):
             generator.load_state_dict(self.model.generators[scale - 1].state_dict())
             critic.load_state_dict(self.last_critic)
-        generator.to(self.device).train()
-        critic.to(self.device).train()
 
         if scale == 0:
             z_opt = scale_noise(0, 1, size, noise_gen, self.device).contiguous()  # [1, 3, h, w]
             self.model.z_opt = z_opt
-            rec_input = torch.zeros_like(real)
-            noise_amp = 1.0
-            rec_noise = z_opt
+            targets = ScaleTargets(scale, real, torch.zeros_like(real), z_opt, 1.0)
         else:
             with torch.no_grad():
                 rec_input = self.model.reconstruction_input(scale)
             rmse = torch.sqrt(F.mse_loss(rec_input, real)).item()
-            noise_amp = noise_amplitude(rmse, cfg.noise_amp_factor)
-            rec_noise = None  # z_opt is zero above the coarsest scale
-        rec_in = rec_input if rec_noise is None else noise_amp * rec_noise + rec_input
+            targets = ScaleTargets(scale, real, rec_input, None, noise_amplitude(rmse, cfg.noise_amp_factor))
 
-        adam = dict(betas=(cfg.beta1, cfg.beta2))
-        if self.device.type == "cuda":
-            adam["fused"] = True
-        opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr_generator, **adam)
-        opt_d = torch.optim.Adam(critic.parameters(), lr=cfg.lr_discriminator, **adam)
-        milestones = [lr_decay_iter(iters, cfg.lr_decay_at)]
-        sched_g = torch.optim.lr_scheduler.MultiStepLR(opt_g, milestones, gamma=cfg.lr_decay_factor)
-        sched_d = torch.optim.lr_scheduler.MultiStepLR(opt_d, milestones, gamma=cfg.lr_decay_factor)
-        adversarial = WGANGPLoss(weight=cfg.gp_weight, per_pixel=True, generator=noise_gen)
-
-        log_rows: list[dict] = []
-        bar = tqdm(total=iters, desc=f"scale {scale}/{self.pyramid.num_scales - 1}",
-                   disable=not self.progress, leave=False, dynamic_ncols=True)
-        start = time.perf_counter()
-        stamps = [start]
-        stats = {}
-        random_pool = torch.empty(0)
-        for it in range(iters):
+        def replan(it: int) -> None:
             if it and it % REPLAN_THREADS_EVERY == 0:
                 self._plan_threads(scale, filters)
-            noise = scale_noise(scale, 1, size, noise_gen, self.device)  # fixed for this iteration
-            if random_pool.shape[0] < cfg.d_steps:
-                random_pool = self._random_inputs(scale, cfg.d_steps * RANDOM_BATCH_ITERS, noise_gen)
-            for step in range(cfg.d_steps):
-                prev, random_pool = random_pool[:1], random_pool[1:]
-                keep_graph = step == cfg.d_steps - 1  # reused by the first generator step
-                with torch.set_grad_enabled(keep_graph):
-                    fake = generator(noise_amp * noise + prev, prev)
-                opt_d.zero_grad(set_to_none=True)
-                d_real = critic(real).mean()
-                d_fake = critic(fake.detach()).mean()
-                penalty = adversarial.penalty(critic, real, fake)
-                d_loss = d_fake - d_real + penalty
-                d_loss.backward()
-                opt_d.step()
 
-            critic.requires_grad_(False)
-            for step in range(cfg.g_steps):
-                opt_g.zero_grad(set_to_none=True)
-                if step > 0:
-                    fake = generator(noise_amp * noise + prev, prev)
-                g_adv = adversarial.generator_loss(critic(fake))
-                g_loss = g_adv
-                if cfg.alpha > 0:
-                    rec_loss = cfg.alpha * F.mse_loss(generator(rec_in, rec_input), real)
-                    g_loss = g_adv + rec_loss
-                else:
-                    rec_loss = torch.zeros(())
-                g_loss.backward()
-                opt_g.step()
-            critic.requires_grad_(True)
-            sched_g.step()
-            sched_d.step()
-            if self.sync_timing:
-                torch.cuda.synchronize(self.device)
-            stamps.append(time.perf_counter())
+        fit = fit_scale(generator, critic, targets, lambda count: self._random_inputs(scale, count, noise_gen),
+                        cfg, iters, noise_gen, self.device, progress=self.progress,
+                        desc=f"scale {scale}/{self.pyramid.num_scales - 1}", log_every=self.log_every,
+                        on_iteration=replan, sync_cuda=self.sync_timing)
 
-            bar.update(1)
-            if (it + 1) % self.log_every == 0 or it + 1 == iters:
-                stats = {
-                    "scale": scale, "iter": it + 1, "d_loss": d_loss.item(), "d_real": d_real.item(),
-                    "d_fake": d_fake.item(), "gradient_penalty": penalty.item(), "g_adv": g_adv.item(),
-                    "rec_loss": rec_loss.item(), "lr": sched_g.get_last_lr()[0],
-                    "seconds": round(time.perf_counter() - start, 3),
-                }
-                log_rows.append(stats)
-                bar.set_postfix(D=f"{stats['d_loss']:.3f}", G=f"{stats['g_adv']:.3f}",
-                                rec=f"{stats['rec_loss']:.4f}")
-        bar.close()
-        seconds = time.perf_counter() - start
-
-        generator.eval().requires_grad_(False)
-        critic.eval().requires_grad_(False)
         self.model.generators.append(generator)
-        self.model.noise_amps.append(noise_amp)
+        self.model.noise_amps.append(targets.noise_amp)
         self.last_critic = critic.state_dict()
-        self._save(scale, log_rows)
-        return ScaleSummary(scale, self.pyramid.num_scales, size, filters, iters, seconds, noise_amp,
-                            stats["d_loss"], stats["g_adv"], stats["rec_loss"],
-                            float(np.median(np.diff(stamps))))
+        self._save(scale, fit.rows)
+        stats = fit.last
+        return ScaleSummary(scale, self.pyramid.num_scales, size, filters, iters, fit.seconds, targets.noise_amp,
+                            stats["d_loss"], stats["g_adv"], stats["rec_loss"], fit.median_iter_seconds)
 
     # ----------------------------------------------------------------------------------------
     def _save(self, scale: int, log_rows: list[dict]) -> None:
@@ -331,7 +258,7 @@ class SinGANTrainer:
 def train(image_path: str | Path | None, out_dir: str | Path, config: SinGANConfig | None = None,
           device: torch.device | str = "cpu", resume: bool = False, overwrite: bool = False,
           progress: bool = True, on_scale_end: Callable[[ScaleSummary], None] | None = None,
-          threads: int | None = None, on_notes: Callable[[list[str]], None] | None = None) -> SinGAN:
+          threads: int | None = None, on_notes: Callable[[list[str]], None] | None = None) -> GeneratorPyramid:
     """Train SinGAN on one image into ``out_dir`` (or continue ``out_dir`` with ``resume=True``)."""
     device = torch.device(device)
     if resume:
