@@ -8,8 +8,13 @@ LFW subset, Huang et al. 2007, plus their mirror images) and ``gaussians`` (2-D 
 Gaussians). Images are centre-cropped to squares, resized to ``--image-size``, converted to
 ``--channels`` and held in memory as uint8; batches are scaled to [-1, 1].
 
+Image-to-image translation data (``paired``, ``unpaired``, ``multi-domain``, with
+``--direction``, jitter and flips, and the built-ins ``edges2photos``, ``gray2color``,
+``textures``, ``colored-shapes``) lives in :mod:`ganbase.translation_data`; ``load_dataset``
+dispatches there when ``DataConfig.mode`` names one of those modes.
+
 Batches come from a resumable stream: its whole state is a few integers, so a resumed run sees
-exactly the batches an uninterrupted one would. No paper.
+exactly the batches (and random crops/flips) an uninterrupted one would. No paper.
 """
 
 from __future__ import annotations
@@ -39,6 +44,13 @@ class DataConfig:
     image_size: int = 32
     channels: int | None = None
     labeled: bool = False
+    #: "" (plain or labeled images), "paired", "unpaired" or "multi-domain"
+    mode: str = ""
+    #: translation data: AtoB or BtoA, random resize+crop jitter, horizontal flips, which split
+    direction: str = "AtoB"
+    jitter: bool = True
+    flip: bool = True
+    split: str = "train"
 
 
 @dataclass
@@ -59,12 +71,44 @@ class Dataset:
     def __len__(self) -> int:
         return 0 if self.images is None else self.images.shape[0]
 
+    def model_options(self) -> dict[str, object]:
+        """Model config fields fixed by the data (shape, classes)."""
+        return {"data_shape": tuple(self.data_shape), "num_classes": self.num_classes}
+
+    def make_batch(self, index: torch.Tensor, generator: torch.Generator,
+                   augment: bool = True) -> Batch:
+        """Images ``index`` scaled to [-1, 1] (on CPU); ``generator`` drives any augmentation."""
+        images = self.images[index].float() / 127.5 - 1.0
+        return Batch(images, None if self.labels is None else self.labels[index])
+
+    def fixed_batch(self, count: int, device: torch.device | str = "cpu") -> Batch:
+        """The first ``count`` items, un-augmented: the inputs of progress grids."""
+        if self.point_sampler is not None:
+            points, labels = self.point_sampler(count, torch.Generator().manual_seed(0))
+            return Batch(points.to(device), labels.to(device))
+        index = torch.arange(min(count, len(self)))
+        return _to_device(self.make_batch(index, torch.Generator().manual_seed(0), augment=False),
+                          device)
+
+
+def _to_device(batch: Batch, device: torch.device | str) -> Batch:
+    def move(tensor: torch.Tensor | None) -> torch.Tensor | None:
+        return None if tensor is None else tensor.to(device)
+
+    return Batch(move(batch.data), move(batch.labels), move(batch.target))
+
+
+def data_mode(data_kind: str) -> str:
+    """The ``DataConfig.mode`` a model's ``data_kind`` needs."""
+    return data_kind if data_kind in ("paired", "unpaired", "multi-domain") else ""
+
 
 class BatchStream:
     """Endless batches: shuffled epochs over in-memory images, or fresh draws from a sampler.
 
     The shuffle of epoch ``e`` and the points of draw ``i`` depend only on ``(seed, e)`` and
-    ``(seed, i)``, so ``state_dict`` is three integers.
+    ``(seed, i)``, and the augmentation of batch ``b`` on ``(seed, b)``, so ``state_dict`` is four
+    integers.
     """
 
     def __init__(self, dataset: Dataset, batch_size: int, seed: int,
@@ -73,7 +117,7 @@ class BatchStream:
             raise UserError(f"--batch-size must be at least 1, got {batch_size}")
         self.dataset, self.batch_size, self.seed = dataset, batch_size, seed
         self.device = torch.device(device)
-        self.epoch, self.position, self.draws = 0, 0, 0
+        self.epoch, self.position, self.draws, self.batches = 0, 0, 0, 0
         self._order: torch.Tensor | None = None
 
     def _epoch_order(self) -> torch.Tensor:
@@ -97,27 +141,28 @@ class BatchStream:
             self.position += take.numel()
             if self.position >= order.numel():
                 self.epoch, self.position, self._order = self.epoch + 1, 0, None
-        index = torch.cat(parts)
-        images = self.dataset.images[index].to(self.device).float() / 127.5 - 1.0
-        labels = None if self.dataset.labels is None else self.dataset.labels[index].to(self.device)
-        return Batch(images, labels)
+        generator = torch.Generator().manual_seed((self.seed + 1) * 2_000_003 + self.batches)
+        self.batches += 1
+        return _to_device(self.dataset.make_batch(torch.cat(parts), generator), self.device)
 
     def state_dict(self) -> dict[str, int]:
-        return {"epoch": self.epoch, "position": self.position, "draws": self.draws}
+        return {"epoch": self.epoch, "position": self.position, "draws": self.draws,
+                "batches": self.batches}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         self.epoch, self.position, self.draws = int(state["epoch"]), int(state["position"]), int(state["draws"])
+        self.batches = int(state.get("batches", 0))  # absent in checkpoints of older versions
         self._order = None
 
 
 # ----- loading ------------------------------------------------------------------------------
 
-def _check_channels(channels: int | None) -> None:
+def check_channels(channels: int | None) -> None:
     if channels is not None and channels not in (1, 3):
         raise UserError(f"--channels must be 1 (grayscale) or 3 (RGB), got {channels}")
 
 
-def _convert_channels(images: np.ndarray, channels: int) -> np.ndarray:
+def convert_channels(images: np.ndarray, channels: int) -> np.ndarray:
     """``[N, C, H, W]`` uint8 with C in {1, 3} -> ``channels`` channels."""
     if images.shape[1] == channels:
         return images
@@ -127,7 +172,7 @@ def _convert_channels(images: np.ndarray, channels: int) -> np.ndarray:
     return (images * weights).sum(1, keepdims=True).round().clip(0, 255).astype(np.uint8)
 
 
-def _square_resize(image: np.ndarray, size: int) -> np.ndarray:
+def square_resize(image: np.ndarray, size: int) -> np.ndarray:
     """Centre-crop ``[H, W, C]`` float image to a square and resize to ``size``."""
     height, width = image.shape[:2]
     side = min(height, width)
@@ -140,6 +185,15 @@ def _square_resize(image: np.ndarray, size: int) -> np.ndarray:
 
 def _read_image(path: Path, size: int, channels: int) -> np.ndarray | None:
     """One image file -> ``[C, S, S]`` uint8, or None when it cannot be decoded."""
+    image = decode_image(path, channels)
+    if image is None:
+        return None
+    image = square_resize(image, size)
+    return (image.clip(0, 1) * 255).round().astype(np.uint8).transpose(2, 0, 1)
+
+
+def decode_image(path: Path, channels: int) -> np.ndarray | None:
+    """One image file -> float ``[H, W, channels]`` in [0, 1], or None when it cannot be decoded."""
     try:
         image = np.asarray(iio.imread(path, index=0, plugin="pillow"))
     except Exception:  # imageio raises many types for undecodable files
@@ -156,16 +210,15 @@ def _read_image(path: Path, size: int, channels: int) -> np.ndarray | None:
         image = rgb2gray(image)[:, :, None]
     elif channels == 3 and image.shape[2] == 1:
         image = np.repeat(image, 3, axis=2)
-    image = _square_resize(image, size)
-    return (image.clip(0, 1) * 255).round().astype(np.uint8).transpose(2, 0, 1)
+    return image
 
 
-def _image_files(folder: Path) -> list[Path]:
+def image_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
 
 
 def _read_folder(folder: Path, size: int, channels: int) -> np.ndarray:
-    files = _image_files(folder)
+    files = image_files(folder)
     if not files:
         raise UserError(f"no image files in {folder} (looked for {', '.join(IMAGE_EXTENSIONS)}, "
                         "recursively)")
@@ -204,20 +257,20 @@ def _resized(images: np.ndarray, size: int) -> np.ndarray:
     if images.shape[-1] == size:
         return images
     floats = images.transpose(0, 2, 3, 1).astype(np.float64) / 255.0
-    out = np.stack([_square_resize(image, size) for image in floats])
+    out = np.stack([square_resize(image, size) for image in floats])
     return (out.clip(0, 1) * 255).round().astype(np.uint8).transpose(0, 3, 1, 2)
 
 
 def _builtin_digits(count: int, size: int, channels: int | None) -> Dataset:
     images, labels = render_digits(count or 6000, size, seed=0)
-    images = _convert_channels(images, channels or 1)
+    images = convert_channels(images, channels or 1)
     return Dataset("digits", images.shape[1:], torch.from_numpy(images), torch.from_numpy(labels),
                    tuple(str(d) for d in range(10)))
 
 
 def _builtin_shapes(count: int, size: int, channels: int | None) -> Dataset:
     images, labels = render_shapes(count or 4000, size, seed=0)
-    images = _convert_channels(images, channels or 3)
+    images = convert_channels(images, channels or 3)
     return Dataset("shapes", images.shape[1:], torch.from_numpy(images), torch.from_numpy(labels),
                    SHAPE_NAMES)
 
@@ -227,7 +280,7 @@ def _builtin_faces(count: int, size: int, channels: int | None) -> Dataset:
 
     faces = (lfw_subset()[:100] * 255).round().astype(np.uint8)[:, None]
     faces = np.concatenate([faces, faces[..., ::-1]])  # mirror images double the set
-    images = _convert_channels(_resized(faces, size), channels or 1)
+    images = convert_channels(_resized(faces, size), channels or 1)
     images = images[:count] if count else images
     return Dataset("faces", images.shape[1:], torch.from_numpy(np.ascontiguousarray(images)))
 
@@ -263,9 +316,13 @@ def _parse_builtin(source: str) -> tuple[str, int] | None:
 
 def load_dataset(config: DataConfig) -> Dataset:
     """Load ``config.source``: a built-in name (``digits``, ``digits:2000``, ...) or a folder."""
-    _check_channels(config.channels)
+    check_channels(config.channels)
     if config.image_size < 4:
         raise UserError(f"--image-size must be at least 4, got {config.image_size}")
+    if config.mode:
+        from ganbase.translation_data import load_translation_dataset
+
+        return load_translation_dataset(config)
     builtin = _parse_builtin(config.source)
     if builtin is None:
         return load_folder(config.source, config.image_size, config.channels, config.labeled)

@@ -9,6 +9,13 @@
   backgrounds, anti-aliased by 4x supersampling.
 - ``gaussian_mixture``: the 2-D ring of 8 Gaussians used to show mode collapse (Metz et al.
   2017, "Unrolled GANs"; Gulrajani et al. 2017).
+- ``photo_crops`` / ``canny_edges`` / ``render_colored_shapes``: material for the translation
+  built-ins, cut from the photographs and textures bundled with scikit-image (van der Walt et al.
+  2014): random square crops of the photos (``edges2photos``, after Isola et al. 2017's
+  edges2shoes: Canny edges, black on white, paired with the crop), of the grass and gravel
+  textures (``textures``), and shapes painted in one of N colours (``colored-shapes``). Every
+  source is split by region: crops of the ``train`` split come from the left 75% of each image,
+  those of the ``test`` split from the right 25%, so test pixels are never seen in training.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ import math
 import numpy as np
 import torch
 from skimage.draw import polygon as polygon_pixels
+from skimage.feature import canny
+from skimage.transform import resize
 
 Stroke = list[tuple[float, float]]
 
@@ -125,26 +134,102 @@ def _hsv_to_rgb(hue: float, saturation: float, value: float) -> np.ndarray:
     return value - value * saturation * np.clip(np.minimum(k, 4.0 - k), 0.0, 1.0)
 
 
+def _paint_shape(rng: np.random.Generator, kind: str, colour: np.ndarray, image_size: int) -> np.ndarray:
+    """One anti-aliased shape of ``colour`` on a random dark background, ``[3, S, S]`` uint8."""
+    factor = 4
+    big = image_size * factor
+    background = rng.uniform(0.0, 0.25) * np.ones(3) + rng.uniform(0.0, 0.08, 3)
+    radius = rng.uniform(0.22, 0.38) * big
+    centre = rng.uniform(radius + 0.05 * big, big - radius - 0.05 * big, size=2)
+    vertices = _shape_polygon(kind, radius, rng.uniform(0, 2 * math.pi)) + centre
+    mask = np.zeros((big, big), dtype=np.float64)
+    rows, cols = polygon_pixels(vertices[:, 1], vertices[:, 0], shape=(big, big))
+    mask[rows, cols] = 1.0
+    coverage = mask.reshape(image_size, factor, image_size, factor).mean((1, 3))
+    picture = background[:, None, None] * (1 - coverage) + colour[:, None, None] * coverage
+    return (np.clip(picture, 0, 1) * 255).round().astype(np.uint8)
+
+
 def render_shapes(count: int, image_size: int = 32, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """``count`` RGB shape images ``[N, 3, S, S]`` uint8 and labels ``[N]`` (index into SHAPE_NAMES)."""
     rng = np.random.default_rng(seed)
     labels = rng.permutation(np.arange(count) % len(SHAPE_NAMES))
-    factor = 4
-    big = image_size * factor
     images = np.zeros((count, 3, image_size, image_size), dtype=np.uint8)
     for index, label in enumerate(labels):
-        background = rng.uniform(0.0, 0.25) * np.ones(3) + rng.uniform(0.0, 0.08, 3)
         colour = _hsv_to_rgb(rng.uniform(), rng.uniform(0.6, 1.0), rng.uniform(0.75, 1.0))
-        radius = rng.uniform(0.22, 0.38) * big
-        centre = rng.uniform(radius + 0.05 * big, big - radius - 0.05 * big, size=2)
-        vertices = _shape_polygon(SHAPE_NAMES[label], radius, rng.uniform(0, 2 * math.pi)) + centre
-        mask = np.zeros((big, big), dtype=np.float64)
-        rows, cols = polygon_pixels(vertices[:, 1], vertices[:, 0], shape=(big, big))
-        mask[rows, cols] = 1.0
-        coverage = mask.reshape(image_size, factor, image_size, factor).mean((1, 3))
-        picture = background[:, None, None] * (1 - coverage) + colour[:, None, None] * coverage
-        images[index] = (np.clip(picture, 0, 1) * 255).round().astype(np.uint8)
+        images[index] = _paint_shape(rng, SHAPE_NAMES[label], colour, image_size)
     return images, labels.astype(np.int64)
+
+
+#: colour domains of ``colored-shapes``: name -> hue
+COLOR_DOMAINS = {"red": 0.0, "yellow": 1 / 6, "green": 1 / 3, "cyan": 1 / 2, "blue": 2 / 3,
+                 "magenta": 5 / 6}
+
+
+def render_colored_shapes(count: int, image_size: int, domains: tuple[str, ...],
+                          seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` shapes ``[N, 3, S, S]`` uint8, each painted in one colour domain, and the domain
+    indices ``[N]`` (balanced). Shape, size, position and background vary freely, so only the
+    colour tells the domains apart."""
+    rng = np.random.default_rng(seed)
+    labels = rng.permutation(np.arange(count) % len(domains))
+    images = np.zeros((count, 3, image_size, image_size), dtype=np.uint8)
+    for index, label in enumerate(labels):
+        hue = (COLOR_DOMAINS[domains[label]] + rng.normal(0.0, 0.015)) % 1.0
+        colour = _hsv_to_rgb(hue, rng.uniform(0.75, 1.0), rng.uniform(0.8, 1.0))
+        kind = SHAPE_NAMES[rng.integers(len(SHAPE_NAMES))]
+        images[index] = _paint_shape(rng, kind, colour, image_size)
+    return images, labels.astype(np.int64)
+
+
+def bundled_photos() -> list[np.ndarray]:
+    """The colour photographs shipped inside scikit-image, float ``[H, W, 3]`` in [0, 1]."""
+    from skimage import data
+
+    photos = [data.astronaut(), data.coffee(), data.chelsea(), data.rocket(),
+              data.immunohistochemistry(), data.hubble_deep_field(), data.retina(),
+              data.stereo_motorcycle()[0]]
+    return [photo.astype(np.float64) / 255.0 for photo in photos]
+
+
+def bundled_textures() -> dict[str, np.ndarray]:
+    """Grayscale textures shipped inside scikit-image, float ``[H, W, 1]`` in [0, 1]."""
+    from skimage import data
+
+    return {name: getattr(data, name)().astype(np.float64)[:, :, None] / 255.0
+            for name in ("grass", "gravel", "brick")}
+
+
+def photo_crops(sources: list[np.ndarray], count: int, size: int, split: str,
+                seed: int = 0) -> np.ndarray:
+    """``count`` random square crops ``[N, C, S, S]`` uint8 from ``sources`` (``[H, W, C]``).
+
+    Crop sides are 12-35% of the shorter image side; ``split`` ``train`` crops inside the left
+    75% of each image, ``test`` inside the right 25% (the two never overlap)."""
+    rng = np.random.default_rng(seed + (0 if split == "train" else 7_919))
+    channels = sources[0].shape[2]
+    crops = np.zeros((count, channels, size, size), dtype=np.uint8)
+    for index in range(count):
+        image = sources[index % len(sources)]
+        height, width = image.shape[:2]
+        boundary = int(width * 0.75)
+        low, high = (0, boundary) if split == "train" else (boundary, width)
+        side = int(min(height, high - low, rng.uniform(0.12, 0.35) * min(height, width)))
+        top = rng.integers(0, height - side + 1)
+        left = rng.integers(low, high - side + 1)
+        patch = image[top:top + side, left:left + side]
+        patch = resize(patch, (size, size), anti_aliasing=side > size, preserve_range=True)
+        crops[index] = (patch.clip(0, 1) * 255).round().astype(np.uint8).transpose(2, 0, 1)
+    return crops
+
+
+def canny_edges(images: np.ndarray, sigma: float) -> np.ndarray:
+    """Canny edge maps of ``[N, C, S, S]`` uint8 images: black lines on white, ``[N, 1, S, S]``."""
+    weights = np.array([0.2125, 0.7154, 0.0721])[: images.shape[1]]
+    weights = weights / weights.sum()
+    gray = np.tensordot(weights, images.astype(np.float64) / 255.0, axes=([0], [1]))  # [N, S, S]
+    edges = np.stack([canny(plane, sigma=sigma) for plane in gray])
+    return np.where(edges, 0, 255).astype(np.uint8)[:, None]
 
 
 def gaussian_mixture(count: int, generator: torch.Generator, modes: int = 8, radius: float = 2.0,

@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from ganbase import __version__
 from ganbase.checkpoint import atomic_write_json, atomic_write_text, load_tensors, read_json, save_tensors
-from ganbase.data import BatchStream, DataConfig, Dataset, load_dataset
+from ganbase.data import BatchStream, DataConfig, Dataset, data_mode, load_dataset
 from ganbase.device import resolve_device
 from ganbase.ema import ExponentialMovingAverage
 from ganbase.errors import UserError
@@ -50,6 +50,8 @@ OPTIMIZERS: dict[str, Callable[[list, OptimizerSpec], torch.optim.Optimizer]] = 
 LR_SCHEDULES: dict[str, Callable[[int], Callable[[int], float]]] = {
     "constant": lambda total: lambda step: 1.0,
     "linear": lambda total: lambda step: max(0.0, 1.0 - step / max(1, total)),
+    # constant for the first half, then linear to 0 (pix2pix / CycleGAN / StarGAN code)
+    "hold-linear": lambda total: lambda step: min(1.0, max(0.0, (total - step) / max(1, total - total // 2))),
 }
 
 
@@ -128,11 +130,11 @@ class Trainer:
         if config.ema_decay and model.ema_target:
             self.ema = ExponentialMovingAverage(getattr(model, model.ema_target), config.ema_decay)
         grid_size = config.grid_size
-        if model.data_kind == "labeled":  # whole rows, one column per class
-            grid_size = math.ceil(grid_size / model.config.num_classes) * model.config.num_classes
         if len(model.config.data_shape) == 1:
             grid_size = max(grid_size, 1000)  # a scatter plot needs many points
-        self.grid_latent = model.sample_latent(grid_size, torch.Generator().manual_seed(config.seed + 1))
+        preview_generator = torch.Generator().manual_seed(config.seed + 1)
+        self.preview_inputs = model.preview_inputs(grid_size, dataset.fixed_batch(8, device),
+                                                   preview_generator)
         self.tensorboard = None
 
     # ----- checkpoints ---------------------------------------------------------------------
@@ -214,14 +216,13 @@ class Trainer:
         averaged = self.ema.applied_to(target) if self.ema is not None else contextlib.nullcontext()
         try:
             with averaged:
-                samples = self.model.decode(self.grid_latent)
+                samples, columns = self.model.preview(self.preview_inputs)
         finally:
             self.model.train()
         if samples.dim() == 2:
             reference = self.dataset.point_sampler(512, torch.Generator().manual_seed(0))[0]
             save_png(path, render_points(samples, reference))
         else:
-            columns = self.model.config.num_classes if self.model.data_kind == "labeled" else None
             save_png(path, make_grid(to_uint8_images(samples), columns))
         return path
 
@@ -328,10 +329,11 @@ def start_training(model_name: str, data_config: DataConfig, train_config: Train
     train_config.validate()
     model_class = get_model_class(model_name)
     resolved_device = resolve_device(device)
-    data_config = dataclasses.replace(data_config, labeled=model_class.data_kind == "labeled")
+    data_config = dataclasses.replace(data_config, labeled=model_class.data_kind == "labeled",
+                                      mode=data_mode(model_class.data_kind))
     dataset = load_dataset(data_config)
     options = dict(model_options or {})
-    options.update(data_shape=tuple(dataset.data_shape), num_classes=dataset.num_classes)
+    options.update(dataset.model_options())
     _seed_everything(train_config.seed)
     model = create_model(model_name, **options)
     trainer = Trainer(model, dataset, run_dir, train_config, resolved_device, quiet)

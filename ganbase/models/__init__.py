@@ -1,11 +1,13 @@
 """The GAN model zoo: a registry of classic generative models sharing one trainer.
 
-Importing this package registers every model (GAN, cGAN, DCGAN, WGAN, WGAN-GP, LSGAN, VAE; see
-each module's docstring for its paper). Use ``create_model(name, **options)`` to build one and
+Importing this package registers every model (GAN, cGAN, DCGAN, WGAN, WGAN-GP, LSGAN, VAE, and
+the image-to-image translators pix2pix, CycleGAN, StarGAN; see each module's docstring for its
+paper). Use ``create_model(name, **options)`` to build one and
 ``model_names()`` / ``model_info(name)`` to list them.
 """
 
-from ganbase.models import cgan, dcgan, gan, lsgan, vae, wgan, wgan_gp  # noqa: F401  (registers)
+from ganbase.models import (  # noqa: F401  (importing registers the models)
+    cgan, cyclegan, dcgan, gan, lsgan, pix2pix, stargan, vae, wgan, wgan_gp)
 from ganbase.models.base import Batch, ModelConfig, OptimizerSpec, StepContext, ZooModel
 from ganbase.models.registry import (
     ModelInfo,

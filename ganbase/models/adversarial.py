@@ -109,6 +109,15 @@ class ConditionalMixin:
             raise UserError(f"model {self.name!r} needs labeled data (one subfolder per class)")
         return batch.labels
 
+    def preview_inputs(self, grid_size: int, batch: Batch, generator: torch.Generator) -> Batch:
+        """Whole grid rows, one column per class."""
+        classes = self.config.num_classes
+        rows = -(-grid_size // classes)
+        return Batch(self.sample_latent(rows * classes, generator))  # type: ignore[attr-defined]
+
+    def preview(self, inputs: Batch) -> tuple[Tensor, int | None]:
+        return self.decode(inputs.data), self.config.num_classes  # type: ignore[attr-defined]
+
     def check_labels(self, num: int, labels: Tensor | None) -> Tensor:
         """Default labels cycle through the classes (0, 1, ..., K-1, 0, ...)."""
         classes = self.config.num_classes

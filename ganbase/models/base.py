@@ -20,15 +20,21 @@ from torch import Tensor, nn
 from ganbase.errors import UserError
 
 DATA_KINDS = ("unconditional", "labeled", "paired", "unpaired", "multi-domain")
+TRANSLATION_KINDS = ("paired", "unpaired", "multi-domain")
 
 
 @dataclass(frozen=True)
 class Batch:
-    """One batch of real data: ``data`` is ``[N, C, H, W]`` images in [-1, 1] or ``[N, D]`` points;
-    ``labels`` is ``[N]`` int64 class indices for labeled data, else ``None``."""
+    """One batch of real data: ``data`` is ``[N, C, H, W]`` images in [-1, 1] or ``[N, D]`` points.
+
+    ``labels`` is ``[N]`` int64 class indices for labeled data, ``[N, D]`` float 0/1 domain
+    labels for multi-domain data, else ``None``. ``target`` holds the other domain's images for
+    translation data: aligned with ``data`` when paired, an independent draw when unpaired.
+    """
 
     data: Tensor
     labels: Tensor | None = None
+    target: Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,9 @@ class ZooModel(nn.Module):
     accepts_points: ClassVar[bool] = False
     #: attribute name of the submodule whose weights the trainer may average (EMA); None for none
     ema_target: ClassVar[str | None] = "generator"
+    #: the paper's batch size and learning-rate schedule (``ganzoo train`` defaults)
+    default_batch_size: ClassVar[int] = 64
+    default_lr_schedule: ClassVar[str] = "constant"
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -111,6 +120,15 @@ class ZooModel(nn.Module):
                labels: Tensor | None = None) -> Tensor:
         """``num`` samples from the model: images in [-1, 1] ``[N, C, H, W]`` or points ``[N, D]``."""
         return self.decode(self.sample_latent(num, generator), labels)
+
+    def preview_inputs(self, grid_size: int, batch: Batch, generator: torch.Generator) -> Batch:
+        """The fixed inputs of the trainer's periodic grids: ``grid_size`` latents by default;
+        ``batch`` is a fixed, un-augmented batch of real data (translation models use it)."""
+        return Batch(self.sample_latent(grid_size, generator))
+
+    def preview(self, inputs: Batch) -> tuple[Tensor, int | None]:
+        """Images (or points) for a progress grid and its number of columns (None: square)."""
+        return self.decode(inputs.data), None
 
     def check_labels(self, num: int, labels: Tensor | None) -> Tensor | None:
         """Validate labels for ``decode``; unconditional models refuse them."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ganbase.errors import UserError
-from ganbase.models.base import DATA_KINDS, ZooModel, build_config
+from ganbase.models.base import DATA_KINDS, TRANSLATION_KINDS, ZooModel, build_config
 
 _REGISTRY: dict[str, type[ZooModel]] = {}
 
@@ -50,7 +50,10 @@ def get_model_class(name: str) -> type[ZooModel]:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise UserError(f"unknown model {name!r}; known models: {', '.join(model_names())}") from None
+        translators = [n for n in model_names() if _REGISTRY[n].data_kind in TRANSLATION_KINDS]
+        generators = [n for n in model_names() if n not in translators]
+        raise UserError(f"unknown model {name!r}; known models: {', '.join(generators)}; "
+                        f"image-to-image: {', '.join(translators)}") from None
 
 
 def model_info(name: str) -> ModelInfo:
