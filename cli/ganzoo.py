@@ -1,4 +1,5 @@
-"""``ganzoo``: command line for the GAN model zoo (list models, train, sample, interpolate).
+"""``ganzoo``: command line for the GAN model zoo (list, train, sample, interpolate, translate,
+evaluate).
 
 Parses options and calls :mod:`ganbase`; user errors print one ``Error: ...`` line and exit
 non-zero. Models and their papers: ``ganzoo list``.
@@ -16,10 +17,12 @@ import torch
 from ganbase import __version__
 from ganbase.device import resolve_device
 from ganbase.errors import UserError
-from ganbase.models import model_info, model_names
+from ganbase.models import get_model_class, model_info, model_names
+from ganbase.models.base import TRANSLATION_KINDS
 
 TRAIN_SETTINGS = ("data", "batch_size", "image_size", "channels", "seed", "amp", "ema_decay",
-                  "lr_schedule", "sample_every", "checkpoint_every", "log_every", "options")
+                  "lr_schedule", "sample_every", "checkpoint_every", "log_every", "options",
+                  "direction", "no_jitter", "no_flip")
 
 
 class OneLineErrorGroup(click.Group):
@@ -51,13 +54,16 @@ class OneLineErrorGroup(click.Group):
 @click.group(cls=OneLineErrorGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ganzoo")
 def main() -> None:
-    """GAN model zoo: classic GANs and a VAE with one shared trainer.
+    """GAN model zoo: classic GANs, a VAE and image-to-image translators, one shared trainer.
 
     \b
     ganzoo list
     ganzoo train dcgan --data digits --out runs/dcgan --steps 5000
     ganzoo sample runs/dcgan --num 64 --grid grid.png
     ganzoo interpolate runs/dcgan --steps 8 --out interp.png
+    ganzoo train pix2pix --data edges2photos --image-size 64 --out runs/p2p --steps 2000
+    ganzoo translate runs/p2p photos/ --out translated/ --compare compare.png
+    ganzoo evaluate runs/p2p
     """
 
 
@@ -65,6 +71,7 @@ def main() -> None:
 def list_models() -> None:
     """Show every model (data it needs, description, paper) and the built-in datasets."""
     from ganbase.data import BUILTIN_DESCRIPTIONS
+    from ganbase.translation_data import TRANSLATION_DESCRIPTIONS
 
     infos = [model_info(name) for name in model_names()]
     width = max(len(info.name) for info in infos)
@@ -73,8 +80,8 @@ def list_models() -> None:
         click.echo(f"{info.name:<{width}}  {info.data_kind:<13}  {info.description}")
         click.echo(f"{'':<{width}}  {'':<13}  {info.paper}")
     click.echo("\nBuilt-in datasets (--data NAME or NAME:COUNT):")
-    for name, text in BUILTIN_DESCRIPTIONS.items():
-        click.echo(f"  {name:<10} {text}")
+    for name, text in {**BUILTIN_DESCRIPTIONS, **TRANSLATION_DESCRIPTIONS}.items():
+        click.echo(f"  {name:<14} {text}")
 
 
 def _parse_options(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -89,13 +96,16 @@ def _parse_options(pairs: tuple[str, ...]) -> dict[str, str]:
 
 @main.command()
 @click.argument("model")
-@click.option("--data", help="Image folder, labeled folder (one subfolder per class) or "
-              "built-in: digits[:N], shapes[:N], faces, gaussians.")
+@click.option("--data", help="Image folder, labeled folder (one subfolder per class), paired/"
+              "unpaired folder (A/ and B/), domain folder or CSV, or built-in: digits[:N], "
+              "shapes[:N], faces, gaussians, edges2photos[:N], gray2color[:N], textures[:N], "
+              "colored-shapes[:N].")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Run folder for config, checkpoints, log.csv and sample grids.")
 @click.option("--steps", type=int, default=None, help="Total training steps (generator "
               "iterations)  [default: 10000]; with --resume, a new total.")
-@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--batch-size", type=int, default=None,
+              help="[default: the model's paper: 64; pix2pix/cyclegan 1; stargan 16]")
 @click.option("--image-size", type=int, default=32, show_default=True,
               help="Images are centre-cropped and resized to this (a power of two for conv models).")
 @click.option("--channels", type=int, default=None, help="1 (grayscale) or 3 (RGB)  "
@@ -105,24 +115,30 @@ def _parse_options(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--amp", is_flag=True, help="Mixed precision (float16 autocast, CUDA only).")
 @click.option("--ema-decay", type=float, default=0.0, show_default=True,
               help="Keep an exponential moving average of the generator (e.g. 0.999); 0 = off.")
-@click.option("--lr-schedule", type=click.Choice(["constant", "linear"]), default="constant",
-              show_default=True, help="linear decays learning rates to 0 at the last step.")
+@click.option("--lr-schedule", type=click.Choice(["constant", "linear", "hold-linear"]),
+              default=None, help="linear decays learning rates to 0 at the last step; "
+              "hold-linear keeps them for the first half  [default: hold-linear for the "
+              "translation models, else constant]")
 @click.option("--sample-every", type=int, default=500, show_default=True,
               help="Write a sample grid to RUN/samples every N steps.")
 @click.option("--checkpoint-every", type=int, default=1000, show_default=True)
 @click.option("--log-every", type=int, default=20, show_default=True)
 @click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE",
               help="Model setting, repeatable, e.g. -o latent_dim=64 -o width=32.")
+@click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default="AtoB",
+              show_default=True, help="Translation data: which side is the input.")
+@click.option("--no-jitter", is_flag=True, help="Translation data: no random resize+crop.")
+@click.option("--no-flip", is_flag=True, help="Translation data: no random horizontal flips.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out with its saved settings "
               "(only --steps and --device may change).")
 @click.option("--threads", type=int, default=None, help="CPU threads for torch.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @click.pass_context
 def train(ctx: click.Context, model: str, data: str | None, out: Path, steps: int | None,
-          batch_size: int, image_size: int, channels: int | None, seed: int, device: str,
-          amp: bool, ema_decay: float, lr_schedule: str, sample_every: int,
-          checkpoint_every: int, log_every: int, options: tuple[str, ...], resume: bool,
-          threads: int | None, quiet: bool) -> None:
+          batch_size: int | None, image_size: int, channels: int | None, seed: int, device: str,
+          amp: bool, ema_decay: float, lr_schedule: str | None, sample_every: int,
+          checkpoint_every: int, log_every: int, options: tuple[str, ...], direction: str,
+          no_jitter: bool, no_flip: bool, resume: bool, threads: int | None, quiet: bool) -> None:
     """Train MODEL (see `ganzoo list`) and write a run folder."""
     from ganbase.data import DataConfig
     from ganbase.runs import read_run_config
@@ -132,7 +148,7 @@ def train(ctx: click.Context, model: str, data: str | None, out: Path, steps: in
         if threads < 1:
             raise UserError("--threads must be at least 1")
         torch.set_num_threads(threads)
-    model_info(model)  # unknown model names fail here, listing the known ones
+    model_class = get_model_class(model)  # unknown names fail here, listing the known ones
     if resume:
         changed = [name for name in TRAIN_SETTINGS
                    if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
@@ -146,17 +162,41 @@ def train(ctx: click.Context, model: str, data: str | None, out: Path, steps: in
     else:
         if data is None:
             raise UserError("missing --data (a folder or one of digits, shapes, faces, gaussians)")
-        data_config = DataConfig(source=data, image_size=image_size, channels=channels)
-        train_config = TrainConfig(steps=10000 if steps is None else steps, batch_size=batch_size,
-                                   seed=seed, amp=amp, ema_decay=ema_decay, lr_schedule=lr_schedule,
+        data_config = DataConfig(source=data, image_size=image_size, channels=channels,
+                                 direction=direction, jitter=not no_jitter, flip=not no_flip)
+        train_config = TrainConfig(steps=10000 if steps is None else steps,
+                                   batch_size=batch_size or model_class.default_batch_size,
+                                   seed=seed, amp=amp, ema_decay=ema_decay,
+                                   lr_schedule=lr_schedule or model_class.default_lr_schedule,
                                    sample_every=sample_every, checkpoint_every=checkpoint_every,
                                    log_every=log_every)
         logs = start_training(model, data_config, train_config, out, _parse_options(options),
                               device, quiet)
     if not quiet:
         losses = ", ".join(f"{key} {value:.4f}" for key, value in logs.items())
+        next_command = "translate {out} INPUT --out DIR" if model_class.data_kind in TRANSLATION_KINDS \
+            else "sample {out} --grid grid.png"
         click.echo(f"done: {out} ({losses}); grids in {out / 'samples'}; "
-                   f"try `ganzoo sample {out} --grid grid.png`")
+                   f"try `ganzoo {next_command.format(out=out)}`")
+        if model_class.data_kind == "paired":
+            _report_held_out(out, device)
+
+
+def _report_held_out(run: Path, device: str) -> None:
+    """After a paired run: L1 / PSNR on the held-out split, when the data has one."""
+    from ganbase.data import DataConfig
+    from ganbase.evaluation import evaluate_paired, has_test_split
+    from ganbase.runs import read_run_config
+
+    if has_test_split(DataConfig(**read_run_config(run)["data"])):
+        _echo_scores(evaluate_paired(run, device=resolve_device(device)))
+
+
+def _echo_scores(scores: dict[str, Any]) -> None:
+    click.echo(f"held-out {scores['split']} split, {scores['images']} images at step "
+               f"{scores['step']}: L1 {scores['l1']:.4f}, PSNR {scores['psnr']:.2f} dB "
+               f"(mean-colour baseline: L1 {scores['baseline_l1']:.4f}, "
+               f"PSNR {scores['baseline_psnr']:.2f} dB)")
 
 
 def _resolve_label(label: str | None, config: dict[str, Any]) -> int | None:
@@ -227,6 +267,48 @@ def interpolate(run: Path, steps: int, pairs: int, out: Path, seed: int, label: 
     images = latent_walk(model, steps, pairs, seed, _resolve_label(label, config), slerp)
     save_png(out, make_grid(to_uint8_images(images), columns=steps))
     click.echo(f"wrote {out} ({pairs} walks x {steps} steps)")
+
+
+@main.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the translations (same relative names and sizes as the inputs).")
+@click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default=None,
+              help="cyclegan: which way to translate  [default: the run's training direction]")
+@click.option("--target-domain", default=None, help="stargan: domain name(s), e.g. blond or "
+              "blond,male  [default: every domain, one subfolder each]")
+@click.option("--compare", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write a side-by-side sheet: input | output(s) [| ground truth].")
+@click.option("--batch-size", type=int, default=8, show_default=True)
+@click.option("--no-ema", is_flag=True, help="Use the raw generator even if the run kept an EMA.")
+@click.option("--device", default="auto", show_default=True)
+def translate(run: Path, source: Path, out_dir: Path, direction: str | None,
+              target_domain: str | None, compare: Path | None, batch_size: int, no_ema: bool,
+              device: str) -> None:
+    """Translate SOURCE (an image, a folder, or a folder with A/ and B/) with the model in RUN."""
+    from ganbase.runs import load_model
+    from ganbase.translate import translate_files
+
+    model, config, step = load_model(run, resolve_device(device), use_ema=not no_ema)
+    if model.data_kind not in TRANSLATION_KINDS:
+        raise UserError(f"{run} holds a {model.name} run, which samples from noise; use "
+                        f"`ganzoo sample`")
+    summary = translate_files(model, config, source, out_dir, direction, target_domain, compare,
+                              batch_size)
+    click.echo(f"translated {summary['count']} image(s) with {model.name} at step {step} into "
+               f"{', '.join(summary['outputs'])}" + (f"; comparison in {compare}" if compare else ""))
+
+
+@main.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True)
+@click.option("--device", default="auto", show_default=True)
+def evaluate(run: Path, split: str, device: str) -> None:
+    """L1 and PSNR of a paired (pix2pix) run on its data's held-out split."""
+    from ganbase.evaluation import evaluate_paired
+
+    _echo_scores(evaluate_paired(run, split, resolve_device(device)))
 
 
 if __name__ == "__main__":
