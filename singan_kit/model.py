@@ -138,9 +138,22 @@ class GeneratorPyramid(nn.Module):
         return [(max(1, round(h * scale_h)), max(1, round(w * scale_w))) for h, w in self.pyramid.sizes]
 
     @torch.no_grad()
+    def random_input(self, scale: int, count: int, noise_fn: NoiseFn) -> Tensor:
+        """Inputs ``[count, 3, h, w]`` of ``scale`` on random paths: the coarser scales run on fresh
+        noise from an empty image and the result is upsampled (zero at scale 0)."""
+        sizes = self.pyramid.sizes
+        empty = torch.zeros((count, 3, *sizes[0]), device=self.device)
+        if scale == 0:
+            return empty
+        coarse = run_scales(self.generators, self.noise_amps, self.pyramid.scale_factor, empty, 0, sizes,
+                            noise_fn, stop=scale)
+        return upsample_to(coarse, sizes[scale], self.pyramid.scale_factor)
+
+    @torch.no_grad()
     def inject(self, image: Tensor, start: int, noise_fn: NoiseFn,
-               sizes: Sequence[tuple[int, int]] | None = None) -> Tensor:
-        """Run the generators from scale ``start`` to the finest on ``image`` (input of ``start``)."""
+               sizes: Sequence[tuple[int, int]] | None = None, stop: int | None = None) -> Tensor:
+        """Run the generators from scale ``start`` to the finest (or to ``stop - 1``) on ``image``,
+        the input of scale ``start``. Sampling and every application go through here."""
         sizes = list(sizes or self.pyramid.sizes)
         return run_scales(self.generators, self.noise_amps, self.pyramid.scale_factor, image, start,
-                          sizes, noise_fn)
+                          sizes, noise_fn, stop=stop)

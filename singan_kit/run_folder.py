@@ -113,3 +113,12 @@ def load_model(run_dir: str | Path, device: torch.device | str = "cpu", min_scal
             raise UserError(f"weights in {run_dir / GENERATORS_FILE} do not match config.json "
                             f"at scale {n}: {reason}") from None
     return model.to(device).eval()
+
+
+def load_critic(run_dir: str | Path, device: torch.device | str = "cpu") -> dict[str, torch.Tensor] | None:
+    """The state dict of the last trained scale's critic, or None when no scale is trained."""
+    run_dir = Path(run_dir)
+    if not (run_dir / DISCRIMINATORS_FILE).is_file():
+        return None
+    critic = load_tensors(run_dir / DISCRIMINATORS_FILE, device)
+    return {k[2:]: v for k, v in critic.items() if k.startswith("d.")}

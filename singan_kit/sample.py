@@ -26,7 +26,7 @@ from ganbase.errors import UserError
 from ganbase.image_io import encode_image, to_uint8
 from ganbase.images import make_grid
 from singan_kit.imresize import imresize
-from singan_kit.model import GeneratorPyramid, scale_noise
+from singan_kit.model import GeneratorPyramid, NoiseFn, scale_noise
 
 _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
 
@@ -50,10 +50,16 @@ def sample_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, index, 0x5A]).generate_state(1)[0])
 
 
-def _batched_noise(generators: list[torch.Generator], device: torch.device) -> Callable:
+def _batched_noise(generators: list[torch.Generator], device: torch.device) -> NoiseFn:
     def noise_fn(scale: int, batch: int, size: tuple[int, int]) -> Tensor:
         return torch.cat([scale_noise(scale, 1, size, g, device) for g in generators])
     return noise_fn
+
+
+def seeded_noise(seed: int, count: int, device: torch.device, first_index: int = 0) -> NoiseFn:
+    """Noise for ``count`` outputs, output i drawn from its own stream ``(seed, first_index + i)``."""
+    streams = [torch.Generator().manual_seed(sample_seed(seed, first_index + i)) for i in range(count)]
+    return _batched_noise(streams, device)
 
 
 @torch.no_grad()
@@ -79,10 +85,9 @@ def generate(model: GeneratorPyramid, num: int, scale_w: float = 1.0, scale_h: f
     outputs = []
     for first in range(0, num, batch_size):
         count = min(batch_size, num - first)
-        streams = [torch.Generator().manual_seed(sample_seed(seed, first_index + first + i))
-                   for i in range(count)]
         prev = base.expand(count, -1, -1, -1)
-        outputs.append(model.inject(prev, start_scale, _batched_noise(streams, model.device), sizes))
+        noise_fn = seeded_noise(seed, count, model.device, first_index + first)
+        outputs.append(model.inject(prev, start_scale, noise_fn, sizes))
         if on_batch is not None:
             on_batch(count)
     return torch.cat(outputs).clamp_(-1.0, 1.0)

@@ -32,15 +32,15 @@ import torch
 import torch.nn.functional as F
 
 from ganbase import __version__
-from ganbase.checkpoint import atomic_write_bytes, load_tensors, save_tensors
+from ganbase.checkpoint import atomic_write_bytes, save_tensors
 from ganbase.discriminators import PatchDiscriminator
 from ganbase.errors import UserError
 from ganbase.image_io import encode_image, load_image, save_image, side_by_side, to_tensor, to_uint8
 from ganbase.threads import CoreMonitor, plan_threads
 from singan_kit.config import SinGANConfig, filters_at_scale, iters_at_scale, noise_amplitude
 from singan_kit.fit import ScaleTargets, fit_scale
-from singan_kit.model import GeneratorPyramid, make_generator, run_scales, scale_noise
-from singan_kit.pyramid import build_pyramid, compute_pyramid, upsample_to
+from singan_kit.model import GeneratorPyramid, make_generator, scale_noise
+from singan_kit.pyramid import build_pyramid, compute_pyramid
 from singan_kit import run_folder as rf
 
 SMALL_WORK = 10_000_000  # H * W * filters^2 below which one thread is fastest
@@ -128,10 +128,7 @@ class SinGANTrainer:
         self.model = rf.load_model(self.run_dir, self.device, min_scales=0)
         self.model.train(False)
         self.pyramid = self.model.pyramid
-        self.last_critic: dict[str, torch.Tensor] | None = None
-        if self.model.num_trained > 0:
-            critic = load_tensors(self.run_dir / rf.DISCRIMINATORS_FILE, self.device)
-            self.last_critic = {k[2:]: v for k, v in critic.items() if k.startswith("d.")}
+        self.last_critic = rf.load_critic(self.run_dir, self.device) if self.model.num_trained > 0 else None
 
     # ----------------------------------------------------------------------------------------
     def train(self) -> GeneratorPyramid:
@@ -164,15 +161,8 @@ class SinGANTrainer:
         The frozen generators do not change during a scale, so the random inputs of many critic
         steps are generated in one batched pass (eval-mode BatchNorm keeps samples independent).
         """
-        size = self.pyramid.sizes[scale]
-        if scale == 0:
-            return torch.zeros((count, 3, *size), device=self.device)
-        sizes = self.pyramid.sizes
-        with torch.no_grad():
-            coarse = run_scales(self.model.generators, self.model.noise_amps, self.pyramid.scale_factor,
-                                torch.zeros((count, 3, *sizes[0]), device=self.device), 0, sizes,
-                                lambda n, b, s: scale_noise(n, b, s, noise_gen, self.device), stop=scale)
-            return upsample_to(coarse, sizes[scale], self.pyramid.scale_factor)
+        return self.model.random_input(scale, count,
+                                       lambda n, b, s: scale_noise(n, b, s, noise_gen, self.device))
 
     def train_scale(self, scale: int) -> ScaleSummary:
         cfg = self.config

@@ -1,0 +1,86 @@
+"""Shared pieces of the ``singan`` CLI (SinGAN, Shaham et al. 2019): error handling, device and
+progress helpers, and the training options that ``train`` and ``sr`` both accept.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+import click
+
+from ganbase.errors import UserError
+
+
+def user_errors(func):
+    """Turn library errors into one-line click errors; Ctrl-C into a clean exit 130."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except UserError as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo("\nInterrupted.", err=True)
+            sys.exit(130)
+        except MemoryError:
+            raise click.ClickException("out of memory: try a smaller --max-size or --batch-size") from None
+
+    return wrapper
+
+
+def resolve(spec: str):
+    from ganbase.device import resolve_device
+
+    return resolve_device(spec)
+
+
+def echo_to_stderr(quiet: bool):
+    """A function printing a line to stderr, or doing nothing with ``--quiet``."""
+    return (lambda message: None) if quiet else (lambda message: click.echo(message, err=True))
+
+
+def print_notes(notes: list[str], quiet: bool) -> None:
+    echo = echo_to_stderr(quiet)
+    for note in notes:
+        echo(f"note: {note}")
+
+
+TRAINING_OPTIONS = [
+    click.option("--preset", type=click.Choice(["paper", "fast", "tiny"]), default="paper", show_default=True,
+                 help="paper: the paper's defaults; fast: fewer iterations for CPUs; tiny: seconds, for tests."),
+    click.option("--iters", type=int, default=None, help="Iterations per scale [paper: 2000]."),
+    click.option("--max-size", type=int, default=None, help="Longer side of the finest scale [250]."),
+    click.option("--min-size", type=int, default=None, help="Shorter side of the coarsest scale [25]."),
+    click.option("--scale-factor", type=float, default=None, help="Initial pyramid factor [0.75]."),
+    click.option("--lr", type=float, default=None, help="Adam learning rate of G and D [5e-4]."),
+    click.option("--alpha", type=float, default=None, help="Reconstruction loss weight [10]."),
+    click.option("--gp-weight", type=float, default=None, help="Gradient penalty weight [0.1]."),
+    click.option("--num-filters", type=int, default=None, help="Filters at the coarsest scale [32]."),
+    click.option("--max-filters", type=int, default=None, help="Maximum filters per layer [128]."),
+    click.option("--d-steps", type=int, default=None, help="Critic steps per iteration [3]."),
+    click.option("--g-steps", type=int, default=None, help="Generator steps per iteration [3]."),
+    click.option("--noise-amp", type=float, default=None, help="Noise amplitude factor [0.1]."),
+    click.option("--seed", type=int, default=None, help="Random seed [0]."),
+    click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
+    click.option("--threads", type=int, default=None, help="CPU threads (default: chosen per scale)."),
+    click.option("--quiet", "-q", is_flag=True, help="No progress bars or summaries."),
+]
+
+
+def training_options(func):
+    """Add the options of ``singan train`` to a command."""
+    for option in reversed(TRAINING_OPTIONS):
+        func = option(func)
+    return func
+
+
+def config_overrides(iters=None, max_size=None, min_size=None, scale_factor=None, lr=None, alpha=None,
+                     gp_weight=None, num_filters=None, max_filters=None, d_steps=None, g_steps=None,
+                     noise_amp=None, seed=None) -> dict:
+    """Config settings from training options (None keeps the preset's value)."""
+    return dict(iters=iters, max_size=max_size, min_size=min_size, scale_factor=scale_factor,
+                lr_generator=lr, lr_discriminator=lr, alpha=alpha, gp_weight=gp_weight,
+                num_filters=num_filters, max_filters=max_filters, d_steps=d_steps, g_steps=g_steps,
+                noise_amp_factor=noise_amp, seed=seed)

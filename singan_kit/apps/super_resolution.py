@@ -1,0 +1,83 @@
+"""Super-resolution with SinGAN (Shaham et al. 2019, Sec. 4; official ``SR.py``).
+
+Training: the low-resolution image alone, at its own size (``max_size`` is raised to its longer
+side), with a pyramid factor near ``2 ** (-1/3)`` and min side 18 px, and reconstruction weight
+100. Inference: the finest generator is applied ``k`` times, each time to the previous result
+upsampled by ``1 / f``, where ``k = round(log(factor) / log(2 ** (1/3)))`` (at least 1) and
+``f = factor ** (-1/k)`` (6 steps of x1.26 for x4); the result is cropped to ``factor`` x the size.
+``factor`` may be any value > 1.
+
+Fix of the official code: its first step draws one noise channel broadcast to three (the coarsest
+scale's noise shape) because its scale counter restarts at 0; every step here draws three channels,
+as the finest generator saw in training.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from ganbase.errors import UserError
+from singan_kit.config import SinGANConfig, make_config
+from singan_kit.model import GeneratorPyramid, NoiseFn, run_scales
+from singan_kit.pyramid import upsample_to
+from singan_kit.sample import seeded_noise
+
+SR_STEP = 2 ** (1 / 3)  # the official per-step upscaling factor before adjustment
+SR_MIN_SIZE = 18
+SR_ALPHA = 100.0
+
+
+def check_factor(factor: float) -> float:
+    if not isinstance(factor, (int, float)) or not math.isfinite(factor) or factor <= 1:
+        raise UserError(f"super-resolution factor must be a number > 1, got {factor}")
+    if factor > 64:
+        raise UserError(f"super-resolution factor {factor} is too large (at most 64)")
+    return float(factor)
+
+
+def sr_steps(factor: float) -> tuple[int, float]:
+    """``(k, f)``: number of generator applications and the per-step pyramid factor ``f < 1``."""
+    factor = check_factor(factor)
+    steps = max(1, round(math.log(factor) / math.log(SR_STEP)))
+    return steps, factor ** (-1.0 / steps)
+
+
+def sr_config(factor: float, image_size: tuple[int, int], preset: str = "paper", **overrides) -> SinGANConfig:
+    """The training config of SR mode for an image of ``image_size`` (H, W); ``overrides`` win."""
+    _, step_factor = sr_steps(factor)
+    values = dict(scale_factor=step_factor, min_size=SR_MIN_SIZE, alpha=SR_ALPHA, max_size=max(image_size))
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return make_config(preset, **values)
+
+
+def _three_channel(noise_fn: NoiseFn) -> NoiseFn:
+    def noise(scale: int, batch: int, size: tuple[int, int]) -> Tensor:
+        return noise_fn(scale + 1, batch, size)  # scale + 1 > 0: three channels at every step
+    return noise
+
+
+@torch.no_grad()
+def super_resolve(model: GeneratorPyramid, factor: float, seed: int = 0) -> Tensor:
+    """The model's finest image upscaled ``factor`` x: ``[1, 3, round(f H), round(f W)]`` in [-1, 1]."""
+    steps, step_factor = sr_steps(factor)
+    image = model.reals[-1]
+    height, width = image.shape[-2:]
+    sizes = [(height, width)]
+    for _ in range(steps):
+        h, w = sizes[-1]
+        sizes.append((math.ceil(h / step_factor - 1e-9), math.ceil(w / step_factor - 1e-9)))
+    generators = [model.generators[-1]] * steps
+    amps = [model.noise_amps[-1]] * steps
+    start = upsample_to(image, sizes[1], step_factor)
+    out = run_scales(generators, amps, step_factor, start, 0, sizes[1:],
+                     _three_channel(seeded_noise(seed, 1, model.device)))
+    target = (round(factor * height), round(factor * width))
+    if out.shape[-2] < target[0] or out.shape[-1] < target[1]:
+        raise UserError("internal size error in super-resolution")  # ceil sizes never fall short
+    return out[..., :target[0], :target[1]].clamp(-1.0, 1.0)
+
+
+__all__ = ["sr_steps", "sr_config", "super_resolve", "check_factor", "SR_MIN_SIZE", "SR_ALPHA"]

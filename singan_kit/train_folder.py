@@ -1,0 +1,54 @@
+"""Train SinGAN (Shaham et al. 2019) on every image of a folder, one run folder per image.
+
+Finished runs are skipped, unfinished ones resumed with their saved settings, unreadable images
+reported and passed over; the caller prints :func:`singan_kit.folders.summary_table` at the end.
+Training code: imported by ``singan train`` for folders only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from ganbase.errors import UserError
+from singan_kit import run_folder as rf
+from singan_kit.config import SinGANConfig
+from singan_kit.folders import ItemResult, Skip, is_run_folder, list_images, run_each, run_names
+from singan_kit.train import ScaleSummary, train
+
+
+def train_images(folder: str | Path, out_root: str | Path, config: SinGANConfig, device: torch.device,
+                 progress: bool = True, on_scale_end: Callable[[ScaleSummary], None] | None = None,
+                 threads: int | None = None, on_notes: Callable[[list[str]], None] | None = None,
+                 on_start: Callable[[Path, Path], None] | None = None,
+                 on_item: Callable[[ItemResult], None] | None = None) -> list[ItemResult]:
+    """Train (or resume, or skip) ``<out_root>/<name>`` for every image of ``folder``."""
+    images = list_images(folder)
+    out_root = Path(out_root)
+    by_file = {path.name: (path, out_root / name) for path, name in run_names(images).items()}
+
+    def work(file_name: str) -> str:
+        image, run_dir = by_file[file_name]
+        options = dict(device=device, progress=progress, on_scale_end=on_scale_end, threads=threads)
+        if is_run_folder(run_dir):
+            meta = rf.read_meta(run_dir)
+            done, total = meta["scales_done"], meta["pyramid"].num_scales
+            if done == total:
+                raise Skip(f"{run_dir} is already trained ({total} scales)")
+            if on_start is not None:
+                on_start(image, run_dir)
+            train(None, run_dir, resume=True, **options)
+            return f"{run_dir}: resumed at scale {done}, {total} scales"
+        if run_dir.exists() and any(run_dir.iterdir()):
+            raise UserError(f"{run_dir} exists and is not a run folder; move it away")
+        if on_start is not None:
+            on_start(image, run_dir)
+        model = train(image, run_dir, config, on_notes=on_notes, **options)
+        return f"{run_dir}: {model.num_trained} scales"
+
+    return run_each(by_file, work, on_item)
+
+
+__all__ = ["train_images"]
