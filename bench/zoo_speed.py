@@ -1,11 +1,15 @@
 """Training speed of every GAN zoo model: steps/second at its default size (no paper).
 
-One step is one full ``train_step`` (for the WGANs that includes their 5 critic updates) at
-batch size 64 on 32x32 ``digits``, each model with its default hyperparameters, through the real
-trainer machinery (optimizers, data stream, autocast context) minus checkpoints and grids.
+One step is one full ``train_step`` (for the WGANs and StarGAN that includes their 5 critic
+updates) through the real trainer machinery (optimizers, data stream with jitter, autocast
+context) minus checkpoints and grids, each model with its default hyperparameters. Generative
+models run at batch size 64 on 32x32 ``digits``; the translation models on their built-in
+datasets (pix2pix: ``edges2photos``, cyclegan: ``textures``, stargan: ``colored-shapes``) at
+``--translation-size`` (default 64 px) with their papers' batch sizes (1, 1, 16).
 
     python bench/zoo_speed.py --threads 1 --seconds 10
     python bench/zoo_speed.py --device cuda --models dcgan wgan-gp
+    python bench/zoo_speed.py --threads 1 --models pix2pix cyclegan stargan
 """
 
 from __future__ import annotations
@@ -21,18 +25,27 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ganbase.data import DataConfig, load_dataset  # noqa: E402
+from ganbase.data import DataConfig, data_mode, load_dataset  # noqa: E402
 from ganbase.device import resolve_device  # noqa: E402
 from ganbase.models import create_model, get_model_class, model_names  # noqa: E402
+from ganbase.models.base import TRANSLATION_KINDS  # noqa: E402
+
+TRANSLATION_DATA = {"paired": "edges2photos:64", "unpaired": "textures:64",
+                    "multi-domain": "colored-shapes:64"}
 from ganbase.trainer import TrainConfig, Trainer  # noqa: E402
 
 
 def measure(name: str, device: torch.device, data: str, image_size: int, batch_size: int,
-            seconds: float, warmup: int) -> dict:
-    labeled = get_model_class(name).data_kind == "labeled"
-    dataset = load_dataset(DataConfig(data, image_size=image_size, labeled=labeled))
+            seconds: float, warmup: int, translation_size: int = 64) -> dict:
+    model_class = get_model_class(name)
+    kind = model_class.data_kind
+    if kind in TRANSLATION_KINDS:
+        data, image_size = TRANSLATION_DATA[kind], translation_size
+        batch_size = model_class.default_batch_size
+    dataset = load_dataset(DataConfig(data, image_size=image_size, labeled=kind == "labeled",
+                                      mode=data_mode(kind)))
     torch.manual_seed(0)
-    model = create_model(name, data_shape=dataset.data_shape, num_classes=dataset.num_classes)
+    model = create_model(name, **dataset.model_options())
     with tempfile.TemporaryDirectory() as run_dir:
         trainer = Trainer(model, dataset, run_dir, TrainConfig(batch_size=batch_size), device,
                           quiet=True)
@@ -71,6 +84,8 @@ def main() -> None:
     parser.add_argument("--data", default="digits:2000")
     parser.add_argument("--image-size", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--translation-size", type=int, default=64,
+                        help="image size of the translation models")
     parser.add_argument("--seconds", type=float, default=10.0, help="timed seconds per model")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -81,13 +96,15 @@ def main() -> None:
     device = resolve_device(args.device)
     print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} CPU thread(s), "
           f"batch {args.batch_size}, {args.image_size}px {args.data}")
-    print(f"{'model':<8} {'params':>9} {'critic':>6} {'steps/s':>8} {'ms/step':>8}")
+    print(f"{'model':<8} {'params':>9} {'critic':>6} {'batch':>5} {'size':>4} {'steps/s':>8} "
+          f"{'ms/step':>8}")
     results = []
     for name in args.models:
         result = measure(name, device, args.data, args.image_size, args.batch_size, args.seconds,
-                         args.warmup)
+                         args.warmup, args.translation_size)
         results.append(result)
         print(f"{name:<8} {result['parameters'] / 1e6:>8.2f}M {result['critic_iterations']:>6} "
+              f"{result['batch_size']:>5} {result['data_shape'][-1]:>4} "
               f"{result['steps_per_second']:>8.2f} {1000 / result['steps_per_second']:>8.1f}",
               flush=True)
     if args.json:
