@@ -173,8 +173,6 @@ def write_image(path: Path, image: Tensor) -> None:
     if array.shape[2] == 1:
         array = array[:, :, 0]
     suffix = path.suffix.lower() if path.suffix.lower() in INPUT_SUFFIXES else ".png"
-    if suffix in (".jpg", ".jpeg") and array.ndim == 3 and array.shape[2] == 4:
-        array = array[:, :, :3]
     atomic_write_bytes(path, iio.imwrite("<bytes>", array, extension=suffix))
 
 
