@@ -5,7 +5,9 @@ trainer owns everything around it: optimizers and learning-rate schedules built 
 ``optimizer_specs``, the device, mixed precision on CUDA (autocast + GradScaler), an optional EMA
 of the generator, logging (``log.csv``, TensorBoard when installed), a tqdm bar with losses and
 ETA, periodic sample grids, atomic checkpoints and bit-exact resume (weights, optimizers,
-schedulers, GradScalers, EMA, step, data position, RNG states).
+schedulers, GradScalers, EMA, step, data position, RNG states). For progressively grown models
+(Karras et al. 2018) it also runs the growth phases: before every step it asks the model for its
+phase at that step (resolution, fade-in alpha, batch size), so a resumed run continues mid-phase.
 """
 
 from __future__ import annotations
@@ -117,6 +119,7 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.stream = BatchStream(dataset, config.batch_size, config.seed, device)
         self.step = 0
+        self._phase_index: int | None = None
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         for spec in model.optimizer_specs():
             params = [p for name in spec.module.split("+") for p in getattr(model, name).parameters()]
@@ -243,6 +246,7 @@ class Trainer:
         previous_handler = _install_sigint_handler(self._request_stop)
         try:
             while self.step < config.steps and not self._stop_requested:
+                self._enter_phase()
                 batches = [self.stream.next() for _ in range(batches_per_step)]
                 logs = self.model.train_step(batches, self.updates)
                 for scheduler in self.schedulers.values():
@@ -282,6 +286,15 @@ class Trainer:
             self.save_sample_grid()
         return last_logged
 
+    def _enter_phase(self) -> None:
+        """Progressive models: set the resolution, fade-in alpha and batch size of this step."""
+        phase = self.model.training_phase(self.step)
+        if phase is not None:
+            self.model.enter_phase(phase)
+            self.stream.batch_size = phase.batch_size
+            if self._phase_index not in (None, phase.index) and not self.quiet:
+                tqdm.write(f"step {self.step}: {phase.name} (batch {phase.batch_size})")
+            self._phase_index = phase.index
 
     def _request_stop(self, *_: Any) -> None:
         """First Ctrl-C: finish the current step, checkpoint, stop. A second one aborts at once."""

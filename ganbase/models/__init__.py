@@ -7,7 +7,7 @@ paper). Use ``create_model(name, **options)`` to build one and
 """
 
 from ganbase.models import (  # noqa: F401  (importing registers the models)
-    cgan, cyclegan, dcgan, gan, lsgan, pix2pix, stargan, vae, wgan, wgan_gp)
+    cgan, cyclegan, dcgan, gan, lsgan, pggan, pix2pix, stargan, vae, wgan, wgan_gp)
 from ganbase.models.base import Batch, ModelConfig, OptimizerSpec, StepContext, ZooModel
 from ganbase.models.registry import (
     ModelInfo,

@@ -45,6 +45,10 @@ class AdversarialModel(ZooModel):
     def score(self, data: Tensor, labels: Tensor | None) -> Tensor:
         return self.discriminator(data)
 
+    def real_data(self, batch: Batch) -> Tensor:
+        """The real samples the discriminator sees (Progressive GAN resizes them to its phase)."""
+        return batch.data
+
     def training_labels(self, batch: Batch) -> Tensor | None:
         """Labels the generator is conditioned on during training (none when unconditional)."""
         return None
@@ -59,7 +63,7 @@ class AdversarialModel(ZooModel):
     def train_step(self, batches: Sequence[Batch], context: StepContext) -> dict[str, Tensor]:
         logs: dict[str, Tensor] = {}
         for batch in batches:
-            real = batch.data
+            real = self.real_data(batch)
             labels = self.training_labels(batch)
             latent = self.sample_latent(real.shape[0])
             with context.autocast():

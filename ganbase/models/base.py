@@ -64,6 +64,22 @@ class StepContext(Protocol):
 
 
 @dataclass(frozen=True)
+class TrainingPhase:
+    """Where a progressively grown model is at a step (Karras et al. 2018 schedule).
+
+    ``level`` 0 is 4x4 and each level doubles; ``alpha`` blends the newest level in (0 at the
+    start of a fade phase, 1 when stable); ``batch_size`` is the phase's minibatch size.
+    ``name`` is e.g. ``"fade 16px"`` and ``index`` counts phases from 0.
+    """
+
+    index: int
+    name: str
+    level: int
+    alpha: float
+    batch_size: int
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     """Fields every model config has. ``data_shape`` is ``(C, H, W)`` or ``(D,)`` for points."""
 
@@ -101,6 +117,15 @@ class ZooModel(nn.Module):
     def train_step(self, batches: Sequence[Batch], context: StepContext) -> dict[str, float]:
         """Do one full training iteration and return its losses as plain floats."""
         raise NotImplementedError
+
+    def training_phase(self, step: int) -> TrainingPhase | None:
+        """Progressive models: the phase (resolution, fade-in alpha, batch size) at ``step``, a
+        pure function of the step so that a resumed run continues the same phase. The trainer
+        calls ``enter_phase`` with it before every step. None (the default): no phases."""
+        return None
+
+    def enter_phase(self, phase: TrainingPhase) -> None:
+        """Switch the networks to ``phase`` (only called when ``training_phase`` returns one)."""
 
     # ----- inference side ------------------------------------------------------------------
     @property
