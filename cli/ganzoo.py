@@ -1,5 +1,5 @@
-"""``ganzoo``: command line for the GAN model zoo (list, train, sample, interpolate, translate,
-evaluate).
+"""``ganzoo``: command line for the GAN model zoo (list, train, sample, mix, interpolate,
+translate, evaluate).
 
 Parses options and calls :mod:`ganbase`; user errors print one ``Error: ...`` line and exit
 non-zero. Models and their papers: ``ganzoo list``.
@@ -61,6 +61,9 @@ def main() -> None:
     ganzoo train dcgan --data digits --out runs/dcgan --steps 5000
     ganzoo sample runs/dcgan --num 64 --grid grid.png
     ganzoo interpolate runs/dcgan --steps 8 --out interp.png
+    ganzoo train stylegan2 --data faces --out runs/sg2 --steps 3000 --image-size 32
+    ganzoo sample runs/sg2 --truncation 0.7 --grid trunc.png
+    ganzoo mix runs/sg2 --rows 4 --cols 4 --out mix.png
     ganzoo train pix2pix --data edges2photos --image-size 64 --out runs/p2p --steps 2000
     ganzoo translate runs/p2p photos/ --out translated/ --compare compare.png
     ganzoo evaluate runs/p2p
@@ -74,11 +77,16 @@ def list_models() -> None:
     from ganbase.translation_data import TRANSLATION_DESCRIPTIONS
 
     infos = [model_info(name) for name in model_names()]
-    width = max(len(info.name) for info in infos)
-    click.echo(f"{'MODEL':<{width}}  {'DATA':<13}  DESCRIPTION / PAPER")
-    for info in infos:
-        click.echo(f"{info.name:<{width}}  {info.data_kind:<13}  {info.description}")
-        click.echo(f"{'':<{width}}  {'':<13}  {info.paper}")
+    generators = [info for info in infos if info.data_kind not in TRANSLATION_KINDS]
+    translators = [info for info in infos if info.data_kind in TRANSLATION_KINDS]
+    for title, group in (("", generators), ("\nImage-to-image translators:\n", translators)):
+        if title:
+            click.echo(title.rstrip("\n"))
+        width = max(len(info.name) for info in group)
+        click.echo(f"{'MODEL':<{width}}  {'DATA':<13}  DESCRIPTION / PAPER")
+        for info in group:
+            click.echo(f"{info.name:<{width}}  {info.data_kind:<13}  {info.description}")
+            click.echo(f"{'':<{width}}  {'':<13}  {info.paper}")
     click.echo("\nBuilt-in datasets (--data NAME or NAME:COUNT):")
     for name, text in {**BUILTIN_DESCRIPTIONS, **TRANSLATION_DESCRIPTIONS}.items():
         click.echo(f"  {name:<14} {text}")
@@ -113,8 +121,9 @@ def _parse_options(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--amp", is_flag=True, help="Mixed precision (float16 autocast, CUDA only).")
-@click.option("--ema-decay", type=float, default=0.0, show_default=True,
-              help="Keep an exponential moving average of the generator (e.g. 0.999); 0 = off.")
+@click.option("--ema-decay", type=float, default=None,
+              help="Keep an exponential moving average of the generator (e.g. 0.999); 0 = off  "
+              "[default: 0.999 for stylegan2, else 0]")
 @click.option("--lr-schedule", type=click.Choice(["constant", "linear", "hold-linear"]),
               default=None, help="linear decays learning rates to 0 at the last step; "
               "hold-linear keeps them for the first half  [default: hold-linear for the "
@@ -136,7 +145,7 @@ def _parse_options(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.pass_context
 def train(ctx: click.Context, model: str, data: str | None, out: Path, steps: int | None,
           batch_size: int | None, image_size: int, channels: int | None, seed: int, device: str,
-          amp: bool, ema_decay: float, lr_schedule: str | None, sample_every: int,
+          amp: bool, ema_decay: float | None, lr_schedule: str | None, sample_every: int,
           checkpoint_every: int, log_every: int, options: tuple[str, ...], direction: str,
           no_jitter: bool, no_flip: bool, resume: bool, threads: int | None, quiet: bool) -> None:
     """Train MODEL (see `ganzoo list`) and write a run folder."""
@@ -166,7 +175,8 @@ def train(ctx: click.Context, model: str, data: str | None, out: Path, steps: in
                                  direction=direction, jitter=not no_jitter, flip=not no_flip)
         train_config = TrainConfig(steps=10000 if steps is None else steps,
                                    batch_size=batch_size or model_class.default_batch_size,
-                                   seed=seed, amp=amp, ema_decay=ema_decay,
+                                   seed=seed, amp=amp,
+                                   ema_decay=model_class.default_ema_decay if ema_decay is None else ema_decay,
                                    lr_schedule=lr_schedule or model_class.default_lr_schedule,
                                    sample_every=sample_every, checkpoint_every=checkpoint_every,
                                    log_every=log_every)
@@ -221,16 +231,24 @@ def _resolve_label(label: str | None, config: dict[str, Any]) -> int | None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--label", default=None, help="Class index or name for conditional models.")
 @click.option("--no-ema", is_flag=True, help="Use the raw generator even if the run kept an EMA.")
+@click.option("--truncation", type=float, default=None, help="stylegan/stylegan2: truncation psi "
+              "in w (1 = none, 0 = the average image; 0.7 is typical).")
+@click.option("--vary-noise", is_flag=True, help="stylegan/stylegan2: one latent (from --seed), "
+              "--num different noise inputs.")
 @click.option("--device", default="auto", show_default=True)
 def sample(run: Path, num: int, out_dir: Path | None, grid: Path | None, seed: int,
-           label: str | None, no_ema: bool, device: str) -> None:
+           label: str | None, no_ema: bool, truncation: float | None, vary_noise: bool,
+           device: str) -> None:
     """Draw samples from the trained model in RUN."""
     from ganbase.images import sample_sheet, save_image_files, save_png
     from ganbase.runs import load_model
-    from ganbase.sampling import draw_samples
+    from ganbase.sampling import draw_samples, vary_noise as noise_variations
 
     model, config, step = load_model(run, resolve_device(device), use_ema=not no_ema)
-    samples = draw_samples(model, num, seed, _resolve_label(label, config))
+    if vary_noise:
+        samples = noise_variations(model, num, seed, 1.0 if truncation is None else truncation)
+    else:
+        samples = draw_samples(model, num, seed, _resolve_label(label, config), truncation)
     if out_dir is None and grid is None:
         grid = run / "samples" / f"sampled_seed{seed}.png"
     if out_dir is not None:
@@ -255,18 +273,51 @@ def sample(run: Path, num: int, out_dir: Path | None, grid: Path | None, seed: i
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--label", default=None, help="Class index or name for conditional models.")
 @click.option("--slerp", is_flag=True, help="Spherical instead of linear interpolation.")
+@click.option("--space", type=click.Choice(["z", "w"]), default="z", show_default=True,
+              help="stylegan/stylegan2: walk in the intermediate latent space w.")
+@click.option("--truncation", type=float, default=1.0, show_default=True,
+              help="stylegan/stylegan2: truncation psi in w.")
 @click.option("--device", default="auto", show_default=True)
 def interpolate(run: Path, steps: int, pairs: int, out: Path, seed: int, label: str | None,
-                slerp: bool, device: str) -> None:
+                slerp: bool, space: str, truncation: float, device: str) -> None:
     """Walk the latent space between random points (one row per walk)."""
     from ganbase.images import make_grid, save_png, to_uint8_images
     from ganbase.runs import load_model
     from ganbase.sampling import interpolate as latent_walk
 
     model, config, _ = load_model(run, resolve_device(device))
-    images = latent_walk(model, steps, pairs, seed, _resolve_label(label, config), slerp)
+    images = latent_walk(model, steps, pairs, seed, _resolve_label(label, config), slerp, space,
+                         truncation)
     save_png(out, make_grid(to_uint8_images(images), columns=steps))
     click.echo(f"wrote {out} ({pairs} walks x {steps} steps)")
+
+
+@main.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--rows", type=int, default=4, show_default=True,
+              help="Images giving the coarse styles (left column).")
+@click.option("--cols", type=int, default=4, show_default=True,
+              help="Images giving the remaining styles (top row).")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("mix.png"), show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the top row.")
+@click.option("--row-seed", type=int, default=None, help="Seed of the left column  [default: --seed + 1]")
+@click.option("--coarse-layers", type=int, default=4, show_default=True,
+              help="How many of the first styles (4x4 and 8x8 layers) come from the left column.")
+@click.option("--truncation", type=float, default=1.0, show_default=True)
+@click.option("--no-ema", is_flag=True, help="Use the raw generator even if the run kept an EMA.")
+@click.option("--device", default="auto", show_default=True)
+def mix(run: Path, rows: int, cols: int, out: Path, seed: int, row_seed: int | None,
+        coarse_layers: int, truncation: float, no_ema: bool, device: str) -> None:
+    """Style-mixing grid of a stylegan/stylegan2 run (StyleGAN paper, Figure 3)."""
+    from ganbase.images import make_grid, save_png, to_uint8_images
+    from ganbase.runs import load_model
+    from ganbase.sampling import style_mix
+
+    model, _, step = load_model(run, resolve_device(device), use_ema=not no_ema)
+    images, columns = style_mix(model, rows, cols, seed, row_seed, coarse_layers, truncation)
+    save_png(out, make_grid(to_uint8_images(images), columns=columns))
+    click.echo(f"wrote {out} ({rows} x {cols} mixes, {model.name} at step {step})")
 
 
 @main.command()

@@ -90,7 +90,7 @@ def test_resume_extends_a_run(tmp_path):
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["train", "stylegan", "--data", "digits", "--out", "{tmp}/r"], "known models: cgan"),
+    (["train", "stylegan9", "--data", "digits", "--out", "{tmp}/r"], "known models: cgan"),
     (["train", "dcgan", "--out", "{tmp}/r"], "missing --data"),
     (["train", "dcgan", "--data", "{tmp}/nothing", "--out", "{tmp}/r"], "not found"),
     (["train", "dcgan", "--data", "{tmp}", "--out", "{tmp}/r"], "no image files"),

@@ -29,11 +29,12 @@ def digits():
 
 def test_registry_has_the_seven_models_with_info():
     translators = {"pix2pix", "cyclegan", "stargan"}  # zoo part 2, tested in test_zoo_translation*
-    assert set(model_names()) == EXPECTED | translators
+    styled = {"pggan", "stylegan", "stylegan2"}  # zoo part 3, tested in test_zoo_pggan/style*
+    assert set(model_names()) == EXPECTED | translators | styled
     for name in model_names():
         info = model_info(name)
         assert info.data_kind in DATA_KINDS
-        assert info.description and any(str(year) in info.paper for year in range(2013, 2019))
+        assert info.description and any(str(year) in info.paper for year in range(2013, 2021))
 
 
 def test_unknown_model_error_lists_known_names():

@@ -1,13 +1,15 @@
 """The GAN model zoo: a registry of classic generative models sharing one trainer.
 
 Importing this package registers every model (GAN, cGAN, DCGAN, WGAN, WGAN-GP, LSGAN, VAE, and
-the image-to-image translators pix2pix, CycleGAN, StarGAN; see each module's docstring for its
+the image-to-image translators pix2pix, CycleGAN, StarGAN, and the progressive / style-based
+Progressive GAN, StyleGAN, StyleGAN2; see each module's docstring for its
 paper). Use ``create_model(name, **options)`` to build one and
 ``model_names()`` / ``model_info(name)`` to list them.
 """
 
 from ganbase.models import (  # noqa: F401  (importing registers the models)
-    cgan, cyclegan, dcgan, gan, lsgan, pggan, pix2pix, stargan, vae, wgan, wgan_gp)
+    cgan, cyclegan, dcgan, gan, lsgan, pggan, pix2pix, stargan, stylegan, stylegan2, vae, wgan,
+    wgan_gp)
 from ganbase.models.base import Batch, ModelConfig, OptimizerSpec, StepContext, ZooModel
 from ganbase.models.registry import (
     ModelInfo,

@@ -101,6 +101,8 @@ class ZooModel(nn.Module):
     #: the paper's batch size and learning-rate schedule (``ganzoo train`` defaults)
     default_batch_size: ClassVar[int] = 64
     default_lr_schedule: ClassVar[str] = "constant"
+    #: ``ganzoo train``'s default ``--ema-decay`` (0: no generator averaging)
+    default_ema_decay: ClassVar[float] = 0.0
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
