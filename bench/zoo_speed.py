@@ -5,11 +5,16 @@ updates) through the real trainer machinery (optimizers, data stream with jitter
 context) minus checkpoints and grids, each model with its default hyperparameters. Generative
 models run at batch size 64 on 32x32 ``digits``; the translation models on their built-in
 datasets (pix2pix: ``edges2photos``, cyclegan: ``textures``, stargan: ``colored-shapes``) at
-``--translation-size`` (default 64 px) with their papers' batch sizes (1, 1, 16).
+``--translation-size`` (default 64 px) with their papers' batch sizes (1, 1, 16). ``pggan`` is
+timed in its final phase (full resolution, its paper's batch size 16); ``stylegan`` and
+``stylegan2`` at their papers' batch size 32 (``--batch-size`` applies to the classic models);
+``stylegan2``'s step includes its lazy R1 / path-length terms at their average cost only over
+many steps, so give it ``--seconds`` of 20 or more.
 
     python bench/zoo_speed.py --threads 1 --seconds 10
     python bench/zoo_speed.py --device cuda --models dcgan wgan-gp
     python bench/zoo_speed.py --threads 1 --models pix2pix cyclegan stargan
+    python bench/zoo_speed.py --threads 1 --models pggan stylegan stylegan2 --image-size 64
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from ganbase.device import resolve_device  # noqa: E402
 from ganbase.models import create_model, get_model_class, model_names  # noqa: E402
 from ganbase.models.base import TRANSLATION_KINDS  # noqa: E402
 
+PAPER_BATCH_MODELS = ("pggan", "stylegan", "stylegan2")
 TRANSLATION_DATA = {"paired": "edges2photos:64", "unpaired": "textures:64",
                     "multi-domain": "colored-shapes:64"}
 from ganbase.trainer import TrainConfig, Trainer  # noqa: E402
@@ -42,6 +48,8 @@ def measure(name: str, device: torch.device, data: str, image_size: int, batch_s
     if kind in TRANSLATION_KINDS:
         data, image_size = TRANSLATION_DATA[kind], translation_size
         batch_size = model_class.default_batch_size
+    if name in PAPER_BATCH_MODELS:
+        batch_size = model_class.default_batch_size
     dataset = load_dataset(DataConfig(data, image_size=image_size, labeled=kind == "labeled",
                                       mode=data_mode(kind)))
     torch.manual_seed(0)
@@ -50,6 +58,10 @@ def measure(name: str, device: torch.device, data: str, image_size: int, batch_s
         trainer = Trainer(model, dataset, run_dir, TrainConfig(batch_size=batch_size), device,
                           quiet=True)
         per_step = model.real_batches_per_step()
+        final_phase = model.training_phase(10**12)
+        if final_phase is not None:  # progressive models: time the full-resolution phase
+            model.enter_phase(final_phase)
+            trainer.stream.batch_size = batch_size = final_phase.batch_size
 
         def step() -> None:
             batches = [trainer.stream.next() for _ in range(per_step)]
@@ -96,14 +108,14 @@ def main() -> None:
     device = resolve_device(args.device)
     print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} CPU thread(s), "
           f"batch {args.batch_size}, {args.image_size}px {args.data}")
-    print(f"{'model':<8} {'params':>9} {'critic':>6} {'batch':>5} {'size':>4} {'steps/s':>8} "
+    print(f"{'model':<9} {'params':>9} {'critic':>6} {'batch':>5} {'size':>4} {'steps/s':>8} "
           f"{'ms/step':>8}")
     results = []
     for name in args.models:
         result = measure(name, device, args.data, args.image_size, args.batch_size, args.seconds,
                          args.warmup, args.translation_size)
         results.append(result)
-        print(f"{name:<8} {result['parameters'] / 1e6:>8.2f}M {result['critic_iterations']:>6} "
+        print(f"{name:<9} {result['parameters'] / 1e6:>8.2f}M {result['critic_iterations']:>6} "
               f"{result['batch_size']:>5} {result['data_shape'][-1]:>4} "
               f"{result['steps_per_second']:>8.2f} {1000 / result['steps_per_second']:>8.1f}",
               flush=True)
