@@ -61,7 +61,7 @@ def find_runs(folder: str | Path) -> list[Path]:
     folder = Path(folder)
     runs = sorted(p for p in folder.iterdir() if p.is_dir() and is_run_folder(p)) if folder.is_dir() else []
     if not runs:
-        raise UserError(f"{folder} is neither a run folder nor a folder of run folders")
+        raise UserError(f"{folder} is not a SinGAN run folder (no {rf.CONFIG_FILE}) nor a folder of run folders")
     return runs
 
 

@@ -68,7 +68,7 @@ def test_sample_every_run(photo_runs, tmp_path):
     for name in ["alpha", "beta"]:
         assert sorted(p.name for p in (tmp_path / "samples" / name).iterdir()) == ["sample_0000.png",
                                                                                   "sample_0001.png"]
-    assert_one_line_error(run("sample", tmp_path / "samples"), "neither a run folder nor a folder of run folders")
+    assert_one_line_error(run("sample", tmp_path / "samples"), "not a SinGAN run folder")
 
 
 def test_harmonize_folder_matches_inputs_by_name(photo_runs, tmp_path):
