@@ -24,7 +24,8 @@ from ganbase.losses import WGANGPLoss
 from singan_kit.config import SinGANConfig, lr_decay_iter
 from singan_kit.model import scale_noise
 
-RANDOM_BATCH_ITERS = 8  # iterations whose random critic inputs are generated in one batch
+RANDOM_BATCH_ITERS = 8  # iterations whose random critic inputs are generated in one batch (at most)
+RANDOM_BATCH_BYTES = 256 * 2**20  # memory budget of one batched pass through the coarser scales
 
 # random_inputs(count) -> [count, 3, h, w]: inputs ("prev" images) of this scale for critic steps
 RandomInputs = Callable[[int], Tensor]
@@ -54,6 +55,16 @@ class FitResult:
         return self.rows[-1] if self.rows else {}
 
 
+def random_batch_iters(size: tuple[int, int], num_filters: int, d_steps: int) -> int:
+    """Iterations whose random critic inputs are generated in one batched pass.
+
+    Up to ``RANDOM_BATCH_ITERS``, fewer for large images so that the batch's widest activation
+    (``[count, filters, h, w]`` float32, two alive at a time) stays within ``RANDOM_BATCH_BYTES``.
+    """
+    per_sample = 2 * 4 * size[0] * size[1] * num_filters
+    return int(max(1, min(RANDOM_BATCH_ITERS, RANDOM_BATCH_BYTES // (per_sample * d_steps))))
+
+
 def fit_scale(generator: nn.Module, critic: nn.Module, targets: ScaleTargets, random_inputs: RandomInputs,
               config: SinGANConfig, iters: int, noise_gen: torch.Generator, device: torch.device,
               progress: bool = False, desc: str = "", log_every: int = 10,
@@ -65,6 +76,10 @@ def fit_scale(generator: nn.Module, critic: nn.Module, targets: ScaleTargets, ra
     rec_in = rec_input if targets.rec_noise is None else noise_amp * targets.rec_noise + rec_input
     generator.to(device).train().requires_grad_(True)
     critic.to(device).train().requires_grad_(True)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed shapes for the whole scale
+    filters = next(m for m in generator.modules() if isinstance(m, nn.Conv2d)).out_channels
+    pool_iters = random_batch_iters(size, filters, cfg.d_steps)
 
     adam = dict(betas=(cfg.beta1, cfg.beta2))
     if device.type == "cuda":
@@ -86,7 +101,7 @@ def fit_scale(generator: nn.Module, critic: nn.Module, targets: ScaleTargets, ra
             on_iteration(it)
         noise = scale_noise(targets.scale, 1, size, noise_gen, device)  # fixed for this iteration
         if random_pool.shape[0] < cfg.d_steps:
-            random_pool = random_inputs(cfg.d_steps * RANDOM_BATCH_ITERS)
+            random_pool = random_inputs(cfg.d_steps * pool_iters)
         for step in range(cfg.d_steps):
             prev, random_pool = random_pool[:1], random_pool[1:]
             keep_graph = step == cfg.d_steps - 1  # reused by the first generator step
@@ -139,4 +154,4 @@ def fit_scale(generator: nn.Module, critic: nn.Module, targets: ScaleTargets, ra
     return result
 
 
-__all__ = ["ScaleTargets", "FitResult", "RandomInputs", "fit_scale", "RANDOM_BATCH_ITERS"]
+__all__ = ["ScaleTargets", "FitResult", "RandomInputs", "fit_scale", "random_batch_iters"]

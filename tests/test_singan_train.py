@@ -159,3 +159,12 @@ def test_inference_does_not_import_training_code():
     code = ("import sys, singan_kit.sample, singan_kit.run_folder, singan_kit.model; "
             "assert 'singan_kit.train' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_random_batches_respect_memory_budget():
+    from singan_kit.fit import RANDOM_BATCH_BYTES, RANDOM_BATCH_ITERS, random_batch_iters
+
+    assert random_batch_iters((25, 34), 32, 3) == RANDOM_BATCH_ITERS
+    big = random_batch_iters((1000, 1000), 128, 3)
+    assert 1 <= big < RANDOM_BATCH_ITERS
+    assert big == 1 or big * 3 * 2 * 4 * 1000 * 1000 * 128 <= RANDOM_BATCH_BYTES
