@@ -15,7 +15,8 @@ every generator convolution, a minibatch standard deviation layer before the dis
 block, LeakyReLU 0.2, nearest upsampling and average-pool downsampling, 1x1 toRGB/fromRGB layers,
 WGAN-GP (lambda 10) plus the epsilon-drift term 0.001 E[D(x)^2], n_critic 1,
 Adam(lr 0.001, beta1 0, beta2 0.99); real images are downsampled (and cross-faded) to the
-current resolution. Use ``--ema-decay 0.999`` for the paper's generator averaging.
+current resolution. ``--ema-decay 0.999`` gives the paper's generator averaging on runs with
+phases of many thousand steps (on short runs the average lags behind the newest layers).
 
 Simplifications: channel widths ``min(fmap_base / 2^(level+1), fmap_max)`` default to
 ``fmap_max`` 128 (paper: 512) so CPU runs are practical; Adam state is not reset between phases;
