@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 
 import pytest
@@ -75,6 +76,10 @@ def test_growing_run_then_mid_phase_resume_equals_uninterrupted(tmp_path):
     assert alphas[2:7] == [0.0, 0.25, 0.5, 0.75, 1.0]  # fade-in 0 -> 1, then stable
     assert alphas[10:13] == [0.0, 0.25, 0.5]
     assert all(math.isfinite(float(row[key])) for row in rows for key in ("d_loss", "g_loss", "penalty"))
+
+    meta = json.loads((latest_checkpoint(straight)[1] / "training_state.json").read_text())
+    # resolution-dependent batches: 2 steps of 8 at 4px, then 11 of 4 = 60 images of 24
+    assert (meta["data_stream"]["epoch"], meta["data_stream"]["position"]) == (2, 12)
 
     start_training("pggan", DATA, _config(12), resumed, TINY, "cpu", quiet=True)  # stops mid-fade
     model, _, _ = load_model(resumed)
