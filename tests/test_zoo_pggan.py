@@ -14,6 +14,7 @@ from ganbase.checkpoint import load_tensors
 from ganbase.data import DataConfig
 from ganbase.errors import UserError
 from ganbase.models import create_model
+from ganbase.models.base import Batch, TrainingPhase
 from ganbase.runs import latest_checkpoint, load_model
 from ganbase.trainer import TrainConfig, resume_training, start_training
 
@@ -56,7 +57,6 @@ def test_networks_fade_between_resolutions():
                           model.discriminator(F.avg_pool2d(images, 2), 0), atol=1e-5)
     assert not torch.allclose(model.discriminator(images, 1, 1.0), model.discriminator(images, 1, 0.0))
     # reals are pooled to the phase's resolution and cross-faded like the generator
-    from ganbase.models.base import Batch, TrainingPhase
     model.enter_phase(TrainingPhase(1, "fade in 8px", 1, 0.0, 4))
     real = torch.rand(4, 3, 16, 16)
     pooled = F.avg_pool2d(real, 4)

@@ -123,7 +123,7 @@ def test_noise_only_variation_and_walks_in_w(trained):
         interpolate(model, 4, space="w", spherical=True)
 
 
-def test_cli_sampling_features_and_errors(faces, tmp_path):
+def test_cli_sampling_features_and_errors(tmp_path):
     run = tmp_path / "sg2"
     result = invoke("train", "stylegan2", "--data", "faces", "--image-size", "16", "--out", run,
                     "--steps", "2", "--batch-size", "4", "--quiet", *TINY_OPTIONS)
