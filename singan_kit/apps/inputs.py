@@ -1,7 +1,7 @@
 """Inputs of SinGAN's applications (Shaham et al. 2019): reference images and masks from files,
 arrays or tensors, checked and brought to the size of a trained model.
 
-Decisions (documented in docs/applications.md):
+Decisions (documented in the README, "SinGAN applications"):
 - A reference image (naive paste, edit, painting) of another size than the model's finest scale
   is resized to it, with a note when its aspect ratio differs.
 - A mask must have the size of its reference image, otherwise the input is refused.
