@@ -51,6 +51,9 @@ class CoreMonitor:
     def _snapshot(self) -> tuple[float, float | None, float]:
         return time.monotonic(), _read_busy_seconds(), _own_seconds()
 
+    def seconds_since_reading(self) -> float:
+        return time.monotonic() - self._last[0]
+
     def other_busy_cores(self, min_window: float = 0.2) -> float:
         """Average cores used by other processes since the last call (waits ``min_window`` s if
         less time has passed). Returns 0 where /proc/stat is unavailable."""
@@ -66,7 +69,7 @@ class CoreMonitor:
         return max(0.0, others / elapsed)
 
 
-def plan_threads(work: float, free_cores: float, max_threads: int, small_work: float = 10_000_000) -> int:
+def plan_threads(work: float, free_cores: float, max_threads: int, small_work: float = 500_000) -> int:
     """Threads for ``work`` (any size measure, e.g. H*W*C_in*C_out of the main convolution).
 
     Below ``small_work`` one thread; above it, the cores that are free (rounded down, at least one,

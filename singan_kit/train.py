@@ -43,8 +43,8 @@ from singan_kit.model import GeneratorPyramid, make_generator, scale_noise
 from singan_kit.pyramid import build_pyramid, compute_pyramid
 from singan_kit import run_folder as rf
 
-SMALL_WORK = 10_000_000  # H * W * filters^2 below which one thread is fastest
-REPLAN_THREADS_EVERY = 25  # iterations between checks of how many cores are free
+SMALL_WORK = 500_000  # H * W * filters^2 below which one thread is fastest even on idle cores
+REPLAN_THREADS_SECONDS = 1.0  # how often to re-check how many cores other processes leave free
 LOG_FIELDS = ["scale", "iter", "d_loss", "d_real", "d_fake", "gradient_penalty", "g_adv", "rec_loss",
               "lr", "seconds"]
 
@@ -193,7 +193,7 @@ class SinGANTrainer:
             targets = ScaleTargets(scale, real, rec_input, None, noise_amplitude(rmse, cfg.noise_amp_factor))
 
         def replan(it: int) -> None:
-            if it and it % REPLAN_THREADS_EVERY == 0:
+            if self._monitor.seconds_since_reading() >= REPLAN_THREADS_SECONDS:
                 self._plan_threads(scale, filters)
 
         fit = fit_scale(generator, critic, targets, lambda count: self._random_inputs(scale, count, noise_gen),
