@@ -281,14 +281,15 @@ def sample(run: Path, num: int, out_dir: Path | None, grid: Path | None, seed: i
 def interpolate(run: Path, steps: int, pairs: int, out: Path, seed: int, label: str | None,
                 slerp: bool, space: str, truncation: float, device: str) -> None:
     """Walk the latent space between random points (one row per walk)."""
-    from ganbase.images import make_grid, save_png, to_uint8_images
+    from ganbase.image_io import to_uint8
+    from ganbase.images import make_grid, save_png
     from ganbase.runs import load_model
     from ganbase.sampling import interpolate as latent_walk
 
     model, config, _ = load_model(run, resolve_device(device))
     images = latent_walk(model, steps, pairs, seed, _resolve_label(label, config), slerp, space,
                          truncation)
-    save_png(out, make_grid(to_uint8_images(images), columns=steps))
+    save_png(out, make_grid(to_uint8(images), columns=steps))
     click.echo(f"wrote {out} ({pairs} walks x {steps} steps)")
 
 
@@ -310,13 +311,14 @@ def interpolate(run: Path, steps: int, pairs: int, out: Path, seed: int, label: 
 def mix(run: Path, rows: int, cols: int, out: Path, seed: int, row_seed: int | None,
         coarse_layers: int, truncation: float, no_ema: bool, device: str) -> None:
     """Style-mixing grid of a stylegan/stylegan2 run (StyleGAN paper, Figure 3)."""
-    from ganbase.images import make_grid, save_png, to_uint8_images
+    from ganbase.image_io import to_uint8
+    from ganbase.images import make_grid, save_png
     from ganbase.runs import load_model
     from ganbase.sampling import style_mix
 
     model, _, step = load_model(run, resolve_device(device), use_ema=not no_ema)
     images, columns = style_mix(model, rows, cols, seed, row_seed, coarse_layers, truncation)
-    save_png(out, make_grid(to_uint8_images(images), columns=columns))
+    save_png(out, make_grid(to_uint8(images), columns=columns))
     click.echo(f"wrote {out} ({rows} x {cols} mixes, {model.name} at step {step})")
 
 

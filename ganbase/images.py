@@ -1,4 +1,4 @@
-"""Image helpers for the GAN zoo: tensors <-> uint8 arrays, contact sheets, PNG files, and a
+"""Image helpers for the GAN zoo: contact sheets, PNG files (grayscale too), and a
 scatter-plot renderer for 2-D point samples (no plotting library needed). No paper.
 """
 
@@ -8,18 +8,11 @@ import math
 import os
 from pathlib import Path
 
-import imageio.v3 as iio
 import numpy as np
-import torch
 from torch import Tensor
 
 from ganbase.checkpoint import atomic_write_bytes
-
-
-def to_uint8_images(images: Tensor) -> np.ndarray:
-    """``[N, C, H, W]`` in [-1, 1] -> ``[N, H, W, C]`` uint8 (C is 1 or 3)."""
-    scaled = ((images.detach().float().cpu().clamp(-1, 1) + 1.0) * 127.5).round()
-    return scaled.to(torch.uint8).permute(0, 2, 3, 1).numpy()
+from ganbase.image_io import encode_image, to_uint8
 
 
 def make_grid(images: np.ndarray, columns: int | None = None, padding: int = 2) -> np.ndarray:
@@ -37,10 +30,8 @@ def make_grid(images: np.ndarray, columns: int | None = None, padding: int = 2) 
 
 
 def encode_png(image: np.ndarray) -> bytes:
-    """PNG bytes of an ``[H, W, C]`` or ``[H, W]`` uint8 array."""
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[:, :, 0]
-    return iio.imwrite("<bytes>", image, extension=".png")
+    """PNG bytes of an ``[H, W, C]`` or ``[H, W]`` uint8 array (C is 1 or 3)."""
+    return encode_image(image[:, :, 0] if image.ndim == 3 and image.shape[2] == 1 else image)
 
 
 def save_png(path: str | os.PathLike, image: np.ndarray) -> None:
@@ -75,7 +66,7 @@ def sample_sheet(samples: Tensor, columns: int | None = None) -> np.ndarray:
     """A contact sheet for image samples, or a scatter plot for 2-D point samples."""
     if samples.dim() == 2:
         return render_points(samples)
-    return make_grid(to_uint8_images(samples), columns)
+    return make_grid(to_uint8(samples), columns)
 
 
 def save_image_files(directory: str | os.PathLike, samples: Tensor, prefix: str = "sample") -> list[Path]:
@@ -83,7 +74,7 @@ def save_image_files(directory: str | os.PathLike, samples: Tensor, prefix: str 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
-    for index, image in enumerate(to_uint8_images(samples)):
+    for index, image in enumerate(to_uint8(samples)):
         path = directory / f"{prefix}_{index:05d}.png"
         save_png(path, image)
         paths.append(path)

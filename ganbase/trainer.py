@@ -36,7 +36,8 @@ from ganbase.data import BatchStream, DataConfig, Dataset, data_mode, load_datas
 from ganbase.device import resolve_device
 from ganbase.ema import ExponentialMovingAverage
 from ganbase.errors import UserError
-from ganbase.images import make_grid, render_points, save_png, to_uint8_images
+from ganbase.image_io import to_uint8
+from ganbase.images import make_grid, render_points, save_png
 from ganbase.models import OptimizerSpec, ZooModel, create_model, get_model_class
 from ganbase.runs import (CHECKPOINTS_DIR, CONFIG_FILE, EMA_WEIGHTS, LATEST_FILE, LOG_FILE, MODEL_WEIGHTS,
                           SAMPLES_DIR, TRAINING_META, TRAINING_TENSORS, checkpoint_dir_name,
@@ -226,7 +227,7 @@ class Trainer:
             reference = self.dataset.point_sampler(512, torch.Generator().manual_seed(0))[0]
             save_png(path, render_points(samples, reference))
         else:
-            save_png(path, make_grid(to_uint8_images(samples), columns))
+            save_png(path, make_grid(to_uint8(samples), columns))
         return path
 
     # ----- the loop ------------------------------------------------------------------------

@@ -24,7 +24,8 @@ from torch import Tensor
 from ganbase.checkpoint import atomic_write_bytes
 from ganbase.errors import UserError
 from ganbase.image_io import load_image, to_tensor
-from ganbase.images import make_grid, save_png, to_uint8_images
+from ganbase.image_io import to_uint8
+from ganbase.images import make_grid, save_png
 from ganbase.models.translation import TranslationModel, gray_to_rgb
 
 INPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -169,7 +170,7 @@ def translate_files(model: TranslationModel, config: dict[str, Any], source: str
 
 def write_image(path: Path, image: Tensor) -> None:
     """``[C, H, W]`` in [-1, 1] -> an image file in the format its suffix names."""
-    array = to_uint8_images(image[None])[0]
+    array = to_uint8(image[None])[0]
     if array.shape[2] == 1:
         array = array[:, :, 0]
     suffix = path.suffix.lower() if path.suffix.lower() in INPUT_SUFFIXES else ".png"
@@ -186,4 +187,4 @@ def compare_sheet(rows: list[list[Tensor]], cell: int = COMPARE_CELL) -> np.ndar
                                     mode="bilinear", antialias=True, align_corners=False)
             panels.append(resized[0].clamp(-1, 1))
         panels += [torch.ones(3, cell, cell)] * (columns - len(row))  # blanks: no ground truth
-    return make_grid(to_uint8_images(torch.stack(panels)), columns)
+    return make_grid(to_uint8(torch.stack(panels)), columns)
