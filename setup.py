@@ -23,6 +23,7 @@ setup(
         "click>=8.1",
         "tqdm>=4.64",
         "safetensors>=0.4",
+        "matplotlib>=3.6",
     ],
     extras_require={"dev": ["pytest>=7"]},
     entry_points={
