@@ -13,6 +13,7 @@ import dataclasses
 from dataclasses import dataclass, fields
 
 from ganbase.errors import UserError
+from singan_kit.consingan_config import ConSinGANConfig
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class SinGANConfig:
     max_size: int = 250
     noise_amp_factor: float = 0.1  # noise amplitude = factor * RMSE(real, upsampled reconstruction)
     seed: int = 0
+    architecture: str = "singan"  # model family; see CONFIG_CLASSES
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -55,6 +57,7 @@ class SinGANConfig:
 
     def validate(self) -> "SinGANConfig":
         checks = [
+            (self.architecture == "singan", "architecture must be 'singan'"),
             (self.iters >= 1, "iters must be >= 1"),
             (self.fine_iters is None or self.fine_iters >= 1, "fine_iters must be >= 1"),
             (self.lr_generator > 0 and self.lr_discriminator > 0, "learning rates must be > 0"),
@@ -115,17 +118,22 @@ PRESETS: dict[str, dict] = {
     "fast": {"iters": 600, "fine_iters": 100, "max_filters": 32},
     # For tests and smoke runs: seconds on a CPU.
     "tiny": {"iters": 8, "num_filters": 8, "max_filters": 8, "min_size": 16, "max_size": 40},
+    # ConSinGAN (Hinz et al. 2021): its own architecture and settings, see singan_kit.consingan_config.
+    "consingan": {"architecture": "consingan"},
 }
 
+# The config class of every architecture (the "architecture" field of a config and a run folder).
+CONFIG_CLASSES: dict[str, type] = {"singan": SinGANConfig, "consingan": ConSinGANConfig}
+AnyConfig = SinGANConfig | ConSinGANConfig
 
-def make_config(preset: str = "paper", **overrides) -> SinGANConfig:
+
+def make_config(preset: str = "paper", **overrides) -> AnyConfig:
     """Config of a preset with ``overrides`` (settings left as None keep the preset's value)."""
     if preset not in PRESETS:
         raise UserError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    known = {f.name for f in fields(SinGANConfig)}
-    unknown = sorted(set(overrides) - known)
+    config_class = CONFIG_CLASSES[PRESETS[preset].get("architecture", "singan")]
+    given = {k: v for k, v in overrides.items() if v is not None}
+    unknown = sorted(set(given) - {f.name for f in fields(config_class)})
     if unknown:
-        raise UserError(f"unknown settings {unknown}")
-    values = dict(PRESETS[preset])
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    return SinGANConfig(**values).validate()
+        raise UserError(f"unknown settings {unknown} for the {preset} preset")
+    return config_class(**{**PRESETS[preset], **given}).validate()
