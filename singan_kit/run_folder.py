@@ -1,12 +1,14 @@
 """Run folders: what a SinGAN training writes and how a trained model is loaded back.
 
 A run folder holds
-- ``config.json``: format version, package version, the resolved config, pyramid sizes and factor,
+- ``config.json``: format version, package version, the architecture ("singan" or "consingan",
+  see :data:`MODEL_BUILDERS`), the resolved config, pyramid sizes and factor,
   the source image, noise amplitudes and how many scales are finished (the commit point: it is
   written last, atomically, after every finished scale);
 - ``pyramid.safetensors``: the training image at every scale (float32, ``real_<n>``);
 - ``generators.safetensors``: generator weights ``g<n>.<param>`` and the reconstruction noise
-  ``z_opt``; ``discriminators.safetensors``: the last scale's critic (to initialise the next);
+  ``z_opt`` (ConSinGAN: ``g.<param>`` and ``z_opt_<n>``); ``discriminators.safetensors``: the last
+  scale's critic (to initialise the next);
 - ``real.png``, ``previews/scale_<n>.png`` (real | random sample | reconstruction), ``log.csv``.
 Nothing is pickled; loading never executes code from the folder.
 """
@@ -20,7 +22,8 @@ import torch
 from ganbase import __version__
 from ganbase.checkpoint import atomic_write_json, load_tensors, read_json
 from ganbase.errors import UserError
-from singan_kit.config import SinGANConfig
+from singan_kit.config import CONFIG_CLASSES, AnyConfig
+from singan_kit.consingan_model import ConSinGANModel, model_from_tensors
 from singan_kit.model import GeneratorPyramid
 from singan_kit.pyramid import Pyramid
 
@@ -32,12 +35,13 @@ DISCRIMINATORS_FILE = "discriminators.safetensors"
 LOG_FILE = "log.csv"
 
 
-def write_meta(run_dir: Path, config: SinGANConfig, pyramid: Pyramid, source: str,
+def write_meta(run_dir: Path, config: AnyConfig, pyramid: Pyramid, source: str,
                noise_amps: list[float], notes: list[str], device: str) -> None:
     atomic_write_json(run_dir / CONFIG_FILE, {
         "format": FORMAT,
         "version": __version__,
         "model": "singan",
+        "architecture": config.architecture,
         "source_image": source,
         "device": device,
         "config": config.to_dict(),
@@ -63,13 +67,19 @@ def read_meta(run_dir: str | Path) -> dict:
             f"{run_dir} was written by a newer version (format {meta.get('format')}, this is "
             f"{FORMAT}): upgrade singan-kit"
         )
+    config_class = CONFIG_CLASSES.get(meta.setdefault("architecture", "singan"))
+    if config_class is None:
+        raise UserError(f"{run_dir} holds a {meta['architecture']!r} model, unknown to this version: "
+                        "upgrade singan-kit")
     try:
-        meta["config"] = SinGANConfig.from_dict(meta["config"])
+        meta["config"] = config_class.from_dict(meta["config"])
         meta["pyramid"] = Pyramid.from_dict(meta["pyramid"])
         amps = [float(a) for a in meta["noise_amps"]]
         done = int(meta["scales_done"])
     except (KeyError, TypeError, ValueError) as exc:
         raise UserError(f"corrupt {run_dir / CONFIG_FILE}: bad or missing field {exc}") from None
+    if meta["config"].architecture != meta["architecture"]:
+        raise UserError(f"corrupt {run_dir / CONFIG_FILE}: the config's architecture is not {meta['architecture']!r}")
     if done != len(amps) or done > meta["pyramid"].num_scales:
         raise UserError(f"corrupt {run_dir / CONFIG_FILE}: scales_done does not match noise_amps")
     meta["noise_amps"] = amps
@@ -87,21 +97,32 @@ def load_reals(run_dir: Path, pyramid: Pyramid, device: torch.device | str) -> l
     return reals
 
 
-def load_model(run_dir: str | Path, device: torch.device | str = "cpu", min_scales: int = 1) -> GeneratorPyramid:
-    """Load the trained scales of a run folder as a :class:`GeneratorPyramid` in eval mode."""
+def load_model(run_dir: str | Path, device: torch.device | str = "cpu", min_scales: int = 1,
+               architectures: tuple[str, ...] = ("singan",)) -> GeneratorPyramid | ConSinGANModel:
+    """Load the trained scales of a run folder in eval mode: a :class:`GeneratorPyramid` for SinGAN,
+    a :class:`ConSinGANModel` for ConSinGAN. Runs of other ``architectures`` than those given (the
+    caller's code can handle) are refused with a one-line error; ``ALL_ARCHITECTURES`` takes any."""
     run_dir = Path(run_dir)
     meta = read_meta(run_dir)
+    if meta["architecture"] not in architectures:
+        raise UserError(f"not supported for {meta['architecture']} runs ({run_dir}); this needs a "
+                        f"{' or '.join(architectures)} run")
     done = meta["scales_done"]
     if done < min_scales:
         raise UserError(f"{run_dir} has no trained scale yet; finish it with: singan train --resume {run_dir}")
+    reals = load_reals(run_dir, meta["pyramid"], device)
+    weights = load_tensors(run_dir / GENERATORS_FILE, device) if done else {}
+    builder = MODEL_BUILDERS[meta["architecture"]]
+    return builder(meta, reals, weights, str(run_dir / GENERATORS_FILE)).to(device).eval()
+
+
+def _singan_from_tensors(meta: dict, reals: list[torch.Tensor], weights: dict[str, torch.Tensor],
+                         source: str) -> GeneratorPyramid:
     pyramid: Pyramid = meta["pyramid"]
-    reals = load_reals(run_dir, pyramid, device)
-    if done == 0:
-        z_opt = torch.zeros_like(reals[0])
-        return GeneratorPyramid(meta["config"], pyramid, reals, [], z_opt).eval()
-    weights = load_tensors(run_dir / GENERATORS_FILE, device)
+    if meta["scales_done"] == 0:
+        return GeneratorPyramid(meta["config"], pyramid, reals, [], torch.zeros_like(reals[0]))
     if "z_opt" not in weights:
-        raise UserError(f"corrupt {run_dir / GENERATORS_FILE}: no z_opt")
+        raise UserError(f"corrupt {source}: no z_opt")
     model = GeneratorPyramid(meta["config"], pyramid, reals, meta["noise_amps"], weights["z_opt"])
     for n, generator in enumerate(model.generators):
         prefix = f"g{n}."
@@ -110,9 +131,18 @@ def load_model(run_dir: str | Path, device: torch.device | str = "cpu", min_scal
             generator.load_state_dict(state)
         except RuntimeError as exc:
             reason = str(exc).splitlines()[0]
-            raise UserError(f"weights in {run_dir / GENERATORS_FILE} do not match config.json "
-                            f"at scale {n}: {reason}") from None
-    return model.to(device).eval()
+            raise UserError(f"weights in {source} do not match config.json at scale {n}: {reason}") from None
+    return model
+
+
+def _consingan_from_tensors(meta: dict, reals: list[torch.Tensor], weights: dict[str, torch.Tensor],
+                            source: str) -> ConSinGANModel:
+    return model_from_tensors(meta["config"], meta["pyramid"], reals, meta["noise_amps"], weights, source)
+
+
+# How a run folder's tensors become a model, per architecture (the "architecture" of config.json).
+MODEL_BUILDERS = {"singan": _singan_from_tensors, "consingan": _consingan_from_tensors}
+ALL_ARCHITECTURES = tuple(MODEL_BUILDERS)
 
 
 def load_critic(run_dir: str | Path, device: torch.device | str = "cpu") -> dict[str, torch.Tensor] | None:

@@ -8,7 +8,8 @@ and a new shape, the reconstruction at the start scale is resized to the new sha
 code only supports new shapes from scale 0).
 
 Each sample has its own random stream derived from ``(seed, index)``: sample i is the same whatever
-the batch size or number of samples. Samples are generated in batches.
+the batch size or number of samples. Samples are generated in batches. ConSinGAN runs (Hinz et al.
+2021) sample through :func:`singan_kit.consingan_model.sample_batch` (see :data:`BATCH_SAMPLERS`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from ganbase.checkpoint import atomic_write_bytes
 from ganbase.errors import UserError
 from ganbase.image_io import encode_image, to_uint8
 from ganbase.images import make_grid
+from singan_kit.consingan_model import ConSinGANModel
+from singan_kit.consingan_model import sample_batch as consingan_batch
 from singan_kit.imresize import imresize
 from singan_kit.model import GeneratorPyramid, NoiseFn, scale_noise
 
@@ -56,15 +59,36 @@ def _batched_noise(generators: list[torch.Generator], device: torch.device) -> N
     return noise_fn
 
 
+def sample_streams(seed: int, count: int, first_index: int = 0) -> list[torch.Generator]:
+    """One random stream per output: output i draws from ``(seed, first_index + i)``."""
+    return [torch.Generator().manual_seed(sample_seed(seed, first_index + i)) for i in range(count)]
+
+
 def seeded_noise(seed: int, count: int, device: torch.device, first_index: int = 0) -> NoiseFn:
     """Noise for ``count`` outputs, output i drawn from its own stream ``(seed, first_index + i)``."""
-    streams = [torch.Generator().manual_seed(sample_seed(seed, first_index + i)) for i in range(count)]
-    return _batched_noise(streams, device)
+    return _batched_noise(sample_streams(seed, count, first_index), device)
+
+
+def _singan_batch(model: GeneratorPyramid, streams: list[torch.Generator], sizes: list[tuple[int, int]],
+                  start_scale: int) -> Tensor:
+    """One SinGAN sample per stream ``[len(streams), 3, h, w]`` (see the module doc)."""
+    if start_scale == 0:
+        base = torch.zeros((1, 3, *sizes[0]), device=model.device)
+    else:
+        base = model.reconstruction_input(start_scale)
+        if tuple(base.shape[-2:]) != tuple(sizes[start_scale]):
+            base = imresize(base, size=tuple(sizes[start_scale]))
+    prev = base.expand(len(streams), -1, -1, -1)
+    return model.inject(prev, start_scale, _batched_noise(streams, model.device), sizes)
+
+
+# How a batch of samples is drawn, per architecture (a model's ``config.architecture``).
+BATCH_SAMPLERS = {"singan": _singan_batch, "consingan": consingan_batch}
 
 
 @torch.no_grad()
-def generate(model: GeneratorPyramid, num: int, scale_w: float = 1.0, scale_h: float = 1.0, start_scale: int = 0,
-             seed: int = 0, batch_size: int = 16, first_index: int = 0,
+def generate(model: GeneratorPyramid | ConSinGANModel, num: int, scale_w: float = 1.0, scale_h: float = 1.0,
+             start_scale: int = 0, seed: int = 0, batch_size: int = 16, first_index: int = 0,
              on_batch: Callable[[int], None] | None = None) -> Tensor:
     """``num`` samples ``[num, 3, H', W']`` clamped to [-1, 1] (on the model's device)."""
     if num < 1:
@@ -76,18 +100,11 @@ def generate(model: GeneratorPyramid, num: int, scale_w: float = 1.0, scale_h: f
     sizes = model.sizes_for(scale_h, scale_w)
     if min(sizes[0]) < 1 or min(min(s) for s in sizes) < 1:
         raise UserError("requested size is too small")
-    if start_scale == 0:
-        base = torch.zeros((1, 3, *sizes[0]), device=model.device)
-    else:
-        base = model.reconstruction_input(start_scale)
-        if tuple(base.shape[-2:]) != tuple(sizes[start_scale]):
-            base = imresize(base, size=tuple(sizes[start_scale]))
+    sampler = BATCH_SAMPLERS[model.config.architecture]
     outputs = []
     for first in range(0, num, batch_size):
         count = min(batch_size, num - first)
-        prev = base.expand(count, -1, -1, -1)
-        noise_fn = seeded_noise(seed, count, model.device, first_index + first)
-        outputs.append(model.inject(prev, start_scale, noise_fn, sizes))
+        outputs.append(sampler(model, sample_streams(seed, count, first_index + first), sizes, start_scale))
         if on_batch is not None:
             on_batch(count)
     return torch.cat(outputs).clamp_(-1.0, 1.0)
