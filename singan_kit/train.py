@@ -37,7 +37,9 @@ from ganbase.discriminators import PatchDiscriminator
 from ganbase.errors import UserError
 from ganbase.image_io import encode_image, load_image, save_image, side_by_side, to_tensor, to_uint8
 from ganbase.threads import CoreMonitor, plan_threads
-from singan_kit.config import SinGANConfig, filters_at_scale, iters_at_scale, noise_amplitude
+from singan_kit.config import AnyConfig, SinGANConfig, filters_at_scale, iters_at_scale, noise_amplitude
+from singan_kit.consingan_model import build_stage_pyramid, compute_stage_pyramid
+from singan_kit.consingan_train import ConSinGANTrainer
 from singan_kit.fit import ScaleTargets, fit_scale
 from singan_kit.model import GeneratorPyramid, make_generator, scale_noise
 from singan_kit.pyramid import build_pyramid, compute_pyramid
@@ -47,6 +49,13 @@ SMALL_WORK = 500_000  # H * W * filters^2 below which one thread is fastest even
 REPLAN_THREADS_SECONDS = 1.0  # how often to re-check how many cores other processes leave free
 LOG_FIELDS = ["scale", "iter", "d_loss", "d_real", "d_fake", "gradient_penalty", "g_adv", "rec_loss",
               "lr", "seconds"]
+# The pyramid rule of every architecture: (its sizes for a config and an image size, its images).
+PYRAMID_RULES = {
+    "singan": (lambda cfg, h, w: compute_pyramid(h, w, cfg.min_size, cfg.max_size, cfg.scale_factor),
+               build_pyramid),
+    "consingan": (lambda cfg, h, w: compute_stage_pyramid(h, w, cfg.num_stages, cfg.min_size, cfg.max_size),
+                  build_stage_pyramid),
+}
 
 
 @dataclass(frozen=True)
@@ -78,7 +87,7 @@ def scale_seed(seed: int, scale: int) -> int:
     return int(np.random.SeedSequence([seed, scale]).generate_state(1)[0])
 
 
-def create_run(image_path: str | Path, out_dir: str | Path, config: SinGANConfig, device: torch.device,
+def create_run(image_path: str | Path, out_dir: str | Path, config: AnyConfig, device: torch.device,
                overwrite: bool = False) -> list[str]:
     """Validate the input and write a new run folder (pyramid, config); returns notes for the user.
 
@@ -88,7 +97,8 @@ def create_run(image_path: str | Path, out_dir: str | Path, config: SinGANConfig
     out_dir = Path(out_dir)
     array, notes = load_image(image_path)
     height, width = array.shape[:2]
-    pyramid = compute_pyramid(height, width, config.min_size, config.max_size, config.scale_factor)
+    compute_sizes, build_images = PYRAMID_RULES[config.architecture]
+    pyramid = compute_sizes(config, height, width)
     if pyramid.resize_factor < 1:
         fh, fw = pyramid.finest_size
         notes.append(f"image is {width}x{height} px, larger than max_size={config.max_size}: "
@@ -99,7 +109,7 @@ def create_run(image_path: str | Path, out_dir: str | Path, config: SinGANConfig
                             "use --resume to continue it or --overwrite to replace it")
         for name in (rf.CONFIG_FILE, rf.GENERATORS_FILE, rf.DISCRIMINATORS_FILE, rf.LOG_FILE):
             (out_dir / name).unlink(missing_ok=True)
-    reals = build_pyramid(to_tensor(array), pyramid)
+    reals = build_images(to_tensor(array), pyramid)
     (out_dir / "previews").mkdir(parents=True, exist_ok=True)
     save_tensors(out_dir / rf.PYRAMID_FILE, {f"real_{n}": r for n, r in enumerate(reals)},
                  metadata={"version": __version__})
@@ -245,23 +255,29 @@ class SinGANTrainer:
             writer.writerows(rows)
 
 
-def train(image_path: str | Path | None, out_dir: str | Path, config: SinGANConfig | None = None,
+# The trainer of every architecture (the "architecture" of a run folder's config.json).
+TRAINERS = {"singan": SinGANTrainer, "consingan": ConSinGANTrainer}
+
+
+def train(image_path: str | Path | None, out_dir: str | Path, config: AnyConfig | None = None,
           device: torch.device | str = "cpu", resume: bool = False, overwrite: bool = False,
           progress: bool = True, on_scale_end: Callable[[ScaleSummary], None] | None = None,
           threads: int | None = None, on_notes: Callable[[list[str]], None] | None = None) -> GeneratorPyramid:
-    """Train SinGAN on one image into ``out_dir`` (or continue ``out_dir`` with ``resume=True``)."""
+    """Train SinGAN (or the config's architecture) on one image into ``out_dir`` (or continue
+    ``out_dir`` with ``resume=True``)."""
     device = torch.device(device)
     if resume:
         meta = rf.read_meta(out_dir)
         if meta["scales_done"] == meta["pyramid"].num_scales:
-            return rf.load_model(out_dir, device)
+            return rf.load_model(out_dir, device, architectures=rf.ALL_ARCHITECTURES)
     else:
         if image_path is None:
             raise UserError("give an image to train on, or --resume a run folder")
         notes = create_run(image_path, out_dir, config or SinGANConfig(), device, overwrite=overwrite)
         if on_notes is not None:
             on_notes(notes)
-    trainer = SinGANTrainer(out_dir, device, progress=progress, on_scale_end=on_scale_end, threads=threads)
+    trainer_class = TRAINERS[rf.read_meta(out_dir)["architecture"]]
+    trainer = trainer_class(out_dir, device, progress=progress, on_scale_end=on_scale_end, threads=threads)
     return trainer.train()
 
 
