@@ -1,0 +1,91 @@
+"""Quality metrics of trained SinGANs (Shaham et al. 2019): draw samples from a run folder and
+compare them with the run's training image (the finest pyramid level) using
+:mod:`ganbase.metrics` — patch SWD (Karras et al. 2018), SinGAN's pixel diversity, GPNN-style
+patch nearest-neighbour coherence / completeness (Granot et al. 2022), memorization (SSIM above
+0.9) and, with local Inception weights, SIFID. Inference only: never imports training code.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+from ganbase.device import resolve_device
+from ganbase.errors import UserError
+from ganbase.metrics import (MEMORIZATION_THRESHOLD, as_batch, memorization, patch_nn_distances, patch_swd,
+                             pixel_diversity)
+from singan_kit.folders import find_runs
+from singan_kit.run_folder import load_model
+from singan_kit.sample import generate
+
+#: the metrics every evaluation reports, in table order (``sifid`` follows when weights are given)
+METRIC_KEYS = ("swd", "diversity", "nn_coherence", "nn_completeness", "memorization")
+
+
+def evaluate_images(real: Tensor, samples: Tensor, seed: int = 0, inception_weights: str | None = None,
+                    device: str | torch.device = "cpu",
+                    memorization_threshold: float = MEMORIZATION_THRESHOLD) -> dict[str, float]:
+    """All single-image metrics of ``samples [N, 3, H, W]`` against ``real [1, 3, H, W]`` (both in
+    [-1, 1]; N >= 2). Usable on any generator's output, e.g. baselines in benchmarks."""
+    device = resolve_device(device)
+    real, samples = as_batch(real).to(device), as_batch(samples).to(device)
+    if samples.shape[0] < 2:
+        raise UserError("evaluation needs at least 2 samples (diversity is a spread over samples)")
+    if real.shape[1] != samples.shape[1]:
+        raise UserError(f"real image and samples differ in channels: {real.shape[1]} vs {samples.shape[1]}")
+    result = {"swd": patch_swd(real, samples, seed=seed), "diversity": pixel_diversity(real, samples)}
+    result.update(patch_nn_distances(real, samples, seed=seed))
+    result["memorization"] = memorization(real, samples, memorization_threshold)
+    if inception_weights is not None:
+        from ganbase.inception import sifid
+
+        result["sifid"] = sifid(real, samples, inception_weights, device)
+    return result
+
+
+def evaluate_run(run_dir, num: int = 50, start_scale: int = 0, seed: int = 0, device: str | torch.device = "cpu",
+                 inception_weights: str | None = None, batch_size: int | None = None,
+                 on_batch: Callable[[int], None] | None = None) -> dict[str, float]:
+    """Draw ``num`` samples (seed ``seed``, from ``start_scale``) from the run folder ``run_dir``
+    and evaluate them against its training image. Returns the metrics of :func:`evaluate_images`
+    plus ``num_samples``, ``scales`` (trained scales; an unfinished run is evaluated at its last
+    trained scale) and ``size`` (``"HxW"`` of the samples). ``on_batch(count)`` reports sampling
+    progress."""
+    if num < 2:
+        raise UserError(f"--num must be at least 2, got {num}")
+    device = resolve_device(device)
+    model = load_model(run_dir, device)
+    samples = generate(model, num, start_scale=start_scale, seed=seed,
+                       batch_size=batch_size or min(num, 16), on_batch=on_batch)
+    real = model.reals[model.num_trained - 1]
+    result: dict = evaluate_images(real, samples, seed=seed, inception_weights=inception_weights, device=device)
+    height, width = samples.shape[-2:]
+    result.update(num_samples=num, scales=model.num_trained, size=f"{height}x{width}")
+    return result
+
+
+def evaluate_runs(folder, num: int = 50, start_scale: int = 0, seed: int = 0, device: str | torch.device = "cpu",
+                  inception_weights: str | None = None, batch_size: int | None = None,
+                  on_run: Callable[[str, dict], None] | None = None) -> list[dict]:
+    """:func:`evaluate_run` for every run folder directly inside ``folder`` (sorted by name). Each
+    dict also holds ``run`` (the folder name); a run that cannot be evaluated gives
+    ``{"run": name, "error": message}`` and the loop goes on. ``on_run(name, result)`` is called
+    after each run."""
+    if inception_weights is not None:
+        from ganbase.inception import load_inception
+
+        load_inception(inception_weights)  # a bad weights file fails once, not once per run
+    results = []
+    for run_dir in find_runs(folder):
+        try:
+            result = {"run": run_dir.name, **evaluate_run(run_dir, num, start_scale, seed, device,
+                                                          inception_weights, batch_size)}
+        except UserError as error:
+            result = {"run": run_dir.name, "error": str(error)}
+        results.append(result)
+        if on_run is not None:
+            on_run(run_dir.name, result)
+    return results
+
