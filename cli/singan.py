@@ -12,8 +12,8 @@ from pathlib import Path
 import click
 
 from cli.singan_apps import animate, edit, harmonize, paint, sr
-from cli.singan_common import (config_overrides, echo_to_stderr, resolve, training_options,
-                               user_errors)
+from cli.singan_common import (config_overrides, consingan_options, echo_to_stderr, resolve,
+                               training_options, user_errors)
 from ganbase.errors import UserError
 
 
@@ -32,19 +32,22 @@ def main() -> None:
               help="Continue an interrupted run folder from its last finished scale.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing, non-empty output folder.")
 @training_options
+@consingan_options
 @user_errors
 def train(image, out_dir, resume_dir, overwrite, preset, iters, max_size, min_size, scale_factor, lr,
           alpha, gp_weight, num_filters, max_filters, d_steps, g_steps, noise_amp, seed, device,
-          threads, quiet):
+          threads, quiet, stages, concurrent_stages, lr_scale):
     """Train SinGAN on IMAGE, coarse to fine; saves after every scale.
 
     IMAGE may be a folder: one model per image, finished ones skipped, unfinished ones resumed.
+    --preset consingan trains ConSinGAN (Hinz et al. 2021) instead.
     """
     from singan_kit.config import make_config
     from singan_kit.train import train as train_run
 
     overrides = config_overrides(iters, max_size, min_size, scale_factor, lr, alpha, gp_weight, num_filters,
                                  max_filters, d_steps, g_steps, noise_amp, seed)
+    overrides.update(num_stages=stages, concurrent_stages=concurrent_stages, lr_scale=lr_scale)
     if threads is not None and threads < 1:
         raise UserError("--threads must be >= 1")
     torch_device = resolve(device)
@@ -103,7 +106,7 @@ def sample(run, num, scale_text, start_scale, seed, out_dir, batch_size, grid, d
     from tqdm.auto import tqdm
 
     from singan_kit.folders import find_runs, is_run_folder, run_each, summary_table
-    from singan_kit.run_folder import load_model
+    from singan_kit.run_folder import ALL_ARCHITECTURES, load_model
     from singan_kit.sample import generate, parse_scale, write_samples
 
     scale_w, scale_h = parse_scale(scale_text)
@@ -113,7 +116,7 @@ def sample(run, num, scale_text, start_scale, seed, out_dir, batch_size, grid, d
     echo = echo_to_stderr(quiet)
 
     def sample_run(run_dir: Path, out: Path) -> str:
-        model = load_model(run_dir, torch_device)
+        model = load_model(run_dir, torch_device, architectures=ALL_ARCHITECTURES)
         with tqdm(total=num, desc=f"sampling {run_dir.name}", unit="img", disable=quiet, leave=False) as bar:
             samples = generate(model, num, scale_w, scale_h, start_scale, seed, batch_size, on_batch=bar.update)
         write_samples(samples, out, grid=grid)

@@ -48,8 +48,10 @@ def print_notes(notes: list[str], quiet: bool) -> None:
 
 
 TRAINING_OPTIONS = [
-    click.option("--preset", type=click.Choice(["paper", "fast", "tiny"]), default="paper", show_default=True,
-                 help="paper: the paper's defaults; fast: fewer iterations for CPUs; tiny: seconds, for tests."),
+    click.option("--preset", type=click.Choice(["paper", "fast", "tiny", "consingan"]), default="paper",
+                 show_default=True,
+                 help="paper: the paper's defaults; fast: fewer iterations for CPUs; tiny: seconds, for tests; "
+                      "consingan: ConSinGAN (Hinz et al. 2021), see docs/consingan.md."),
     click.option("--iters", type=int, default=None, help="Iterations per scale [paper: 2000]."),
     click.option("--max-size", type=int, default=None, help="Longer side of the finest scale [250]."),
     click.option("--min-size", type=int, default=None, help="Shorter side of the coarsest scale [25]."),
@@ -72,6 +74,22 @@ TRAINING_OPTIONS = [
 def training_options(func):
     """Add the options of ``singan train`` to a command."""
     for option in reversed(TRAINING_OPTIONS):
+        func = option(func)
+    return func
+
+
+CONSINGAN_OPTIONS = [
+    click.option("--stages", type=int, default=None, help="consingan: number of stages [6]."),
+    click.option("--concurrent-stages", type=int, default=None,
+                 help="consingan: newest stages trained at once [3]."),
+    click.option("--lr-scale", type=float, default=None,
+                 help="consingan: learning-rate factor per stage below the newest [0.1]."),
+]
+
+
+def consingan_options(func):
+    """Add the ConSinGAN-only options (Hinz et al. 2021) of ``singan train`` to a command."""
+    for option in reversed(CONSINGAN_OPTIONS):
         func = option(func)
     return func
 

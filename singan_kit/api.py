@@ -6,7 +6,9 @@
     samples = model.sample(4)                           # uint8 [4, H, W, 3]
     result = model.harmonize("naive.png", "mask.png", inject_scale=-2)
 
-A :class:`SinGAN` is a run folder plus its loaded :class:`~singan_kit.model.GeneratorPyramid`.
+A :class:`SinGAN` is a run folder plus its loaded :class:`~singan_kit.model.GeneratorPyramid` (or,
+for ``preset="consingan"``, a :class:`~singan_kit.consingan_model.ConSinGANModel`: Hinz et al. 2021,
+which samples but has none of the applications).
 Images go in as paths, ``uint8``/float ``[H, W, 3]`` arrays or ``[1, 3, H, W]`` tensors in
 [-1, 1]; results come out as ``uint8`` arrays (``[H, W, 3]``, or ``[N, H, W, 3]`` for several).
 Training and fine-tuning import the training code on demand; loading and inference never do.
@@ -87,7 +89,7 @@ class SinGAN:
     @classmethod
     def load(cls, run_dir: str | Path, device: str = "auto") -> "SinGAN":
         """Load a finished (or partly trained) run folder."""
-        return cls(rf.load_model(run_dir, resolve_device(device)), run_dir)
+        return cls(rf.load_model(run_dir, resolve_device(device), architectures=rf.ALL_ARCHITECTURES), run_dir)
 
     def save(self, run_dir: str | Path) -> Path:
         """Copy the run folder to ``run_dir`` (config.json last, every file atomically)."""
@@ -110,6 +112,12 @@ class SinGAN:
         """``(height, width)`` of the finest scale, the size of every application's output."""
         return tuple(self.model.pyramid.finest_size)
 
+    def _singan_only(self, what: str) -> None:
+        """The applications need SinGAN's per-scale generators (ConSinGAN runs only sample)."""
+        architecture = self.model.config.architecture
+        if architecture != "singan":
+            raise UserError(f"{what} is not supported for {architecture} runs; it needs a singan run")
+
     # ------------------------------------------------------------------ inference
     def sample(self, num: int = 1, scale: float | tuple[float, float] = 1.0, start_scale: int = 0,
                seed: int = 0) -> np.ndarray:
@@ -121,6 +129,7 @@ class SinGAN:
                   blend: BlendSettings = HARMONIZATION_BLEND) -> np.ndarray:
         """Harmonize the object pasted into ``naive`` (white in ``mask``) with the training image.
         ``fine_tune`` > 0 first fine-tunes the finest scale for that many iterations."""
+        self._singan_only("harmonization")
         generators = None
         if fine_tune:
             generators = self._harmonization_finetune(naive, inject_scale, fine_tune, seed)
@@ -140,6 +149,7 @@ class SinGAN:
     def edit(self, edited, mask, inject_scale: int, seed: int = 0,
              blend: BlendSettings = EDITING_BLEND) -> np.ndarray:
         """Blend a copy-paste edit of the training image (edited region white in ``mask``)."""
+        self._singan_only("editing")
         result = edit_image(self.model, edited, mask, inject_scale, seed, blend)
         self.notes = result.notes
         return to_uint8(result.image)[0]
@@ -148,6 +158,7 @@ class SinGAN:
               quantize_iters: int | None = None) -> np.ndarray:
         """Turn a clip-art painting into an image; ``quantize=K`` retrains the injection scale on
         the training image quantized to K colours first (the official code uses 5)."""
+        self._singan_only("paint-to-image")
         model, centers = self.model, None
         if quantize:
             from singan_kit.apps.finetune import quantize_and_finetune
@@ -160,10 +171,12 @@ class SinGAN:
     def animate(self, frames: int = 100, start_scale: int = 2, alpha: float = 0.1, beta: float = 0.9,
                 loop: bool = False, seed: int = 0) -> np.ndarray:
         """Frames ``uint8 [F, H, W, 3]`` of a smooth random walk around the training image."""
+        self._singan_only("animation")
         return to_uint8(animate_frames(self.model, frames, start_scale, alpha, beta, seed, loop))
 
     def super_resolve(self, factor: float = 4.0, seed: int = 0) -> np.ndarray:
         """The training image upscaled ``factor`` x (meant for models from :meth:`train_sr`)."""
+        self._singan_only("super-resolution")
         return to_uint8(super_resolve(self.model, factor, seed))[0]
 
     def __repr__(self) -> str:

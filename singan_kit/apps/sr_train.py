@@ -13,6 +13,7 @@ from typing import Callable
 
 import torch
 
+from ganbase.errors import UserError
 from ganbase.image_io import load_image
 from singan_kit import run_folder as rf
 from singan_kit.apps.super_resolution import check_factor, sr_config, super_resolve
@@ -30,6 +31,8 @@ def sr_model(image: str | Path, factor: float, run_dir: str | Path | None, prese
     run_dir = Path(run_dir)
     if (run_dir / rf.CONFIG_FILE).is_file():
         meta = rf.read_meta(run_dir)
+        if meta["architecture"] != "singan":
+            raise UserError(f"super-resolution is not supported for {meta['architecture']} runs ({run_dir})")
         if Path(meta["source_image"]) != Path(image).resolve():
             notes.append(f"reusing {run_dir}, which was trained on {meta['source_image']}")
         if meta["scales_done"] == meta["pyramid"].num_scales:

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from ganbase.errors import UserError
-from singan_kit.config import SinGANConfig, make_config
+from singan_kit.config import PRESETS, SinGANConfig, make_config
 from singan_kit.model import GeneratorPyramid, NoiseFn, run_scales
 from singan_kit.pyramid import upsample_to
 from singan_kit.sample import seeded_noise
@@ -47,6 +47,8 @@ def sr_steps(factor: float) -> tuple[int, float]:
 
 def sr_config(factor: float, image_size: tuple[int, int], preset: str = "paper", **overrides) -> SinGANConfig:
     """The training config of SR mode for an image of ``image_size`` (H, W); ``overrides`` win."""
+    if PRESETS.get(preset, {}).get("architecture", "singan") != "singan":
+        raise UserError(f"super-resolution is not supported for the {preset} preset; use paper, fast or tiny")
     _, step_factor = sr_steps(factor)
     values = dict(scale_factor=step_factor, min_size=SR_MIN_SIZE, alpha=SR_ALPHA, max_size=max(image_size))
     values.update({k: v for k, v in overrides.items() if v is not None})
