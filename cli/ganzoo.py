@@ -14,6 +14,7 @@ from typing import Any
 import click
 import torch
 
+from cli.ganzoo_report import report
 from ganbase import __version__
 from ganbase.device import resolve_device
 from ganbase.errors import UserError
@@ -363,6 +364,8 @@ def evaluate(run: Path, split: str, device: str) -> None:
 
     _echo_scores(evaluate_paired(run, split, resolve_device(device)))
 
+
+main.add_command(report)
 
 if __name__ == "__main__":
     main()

@@ -14,6 +14,7 @@ import click
 from cli.singan_apps import animate, edit, harmonize, paint, sr
 from cli.singan_common import (config_overrides, consingan_options, echo_to_stderr, resolve,
                                training_options, user_errors)
+from cli.singan_report import report
 from ganbase.errors import UserError
 
 
@@ -134,7 +135,7 @@ def sample(run, num, scale_text, start_scale, seed, out_dir, batch_size, grid, d
         raise UserError("every run failed")
 
 
-for command in (harmonize, edit, paint, animate, sr):
+for command in (harmonize, edit, paint, animate, sr, report):
     main.add_command(command)
 
 
