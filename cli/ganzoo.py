@@ -14,6 +14,7 @@ from typing import Any
 import click
 import torch
 
+from cli.ganzoo_eval import eval_command
 from cli.ganzoo_report import report
 from ganbase import __version__
 from ganbase.device import resolve_device
@@ -366,6 +367,7 @@ def evaluate(run: Path, split: str, device: str) -> None:
 
 
 main.add_command(report)
+main.add_command(eval_command)
 
 if __name__ == "__main__":
     main()

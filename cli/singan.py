@@ -14,6 +14,7 @@ import click
 from cli.singan_apps import animate, edit, harmonize, paint, sr
 from cli.singan_common import (config_overrides, consingan_options, echo_to_stderr, resolve,
                                training_options, user_errors)
+from cli.singan_eval import eval_command
 from cli.singan_report import report
 from ganbase.errors import UserError
 
@@ -43,6 +44,7 @@ def train(image, out_dir, resume_dir, overwrite, preset, iters, max_size, min_si
     IMAGE may be a folder: one model per image, finished ones skipped, unfinished ones resumed.
     --preset consingan trains ConSinGAN (Hinz et al. 2021) instead.
     """
+    from ganbase.distributed import launched
     from singan_kit.config import make_config
     from singan_kit.train import train as train_run
 
@@ -51,6 +53,9 @@ def train(image, out_dir, resume_dir, overwrite, preset, iters, max_size, min_si
     overrides.update(num_stages=stages, concurrent_stages=concurrent_stages, lr_scale=lr_scale)
     if threads is not None and threads < 1:
         raise UserError("--threads must be >= 1")
+    if launched() and (image is None or not Path(image).is_dir()):
+        raise UserError("under torchrun, singan train takes a folder of images (each process trains its "
+                        "share); train one image or --resume without torchrun")
     torch_device = resolve(device)
     echo = echo_to_stderr(quiet)
     options = dict(device=torch_device, progress=not quiet, on_scale_end=lambda s: echo(s.line()), threads=threads)
@@ -71,15 +76,27 @@ def train(image, out_dir, resume_dir, overwrite, preset, iters, max_size, min_si
 
     if Path(image).is_dir():
         from singan_kit.folders import summary_table
+        from singan_kit.sharding import folder_world
         from singan_kit.train_folder import train_images
 
         if overwrite:
             raise UserError("--overwrite is not available for folders: remove the runs to retrain")
-        results = train_images(image, Path(out_dir or "runs"), config, on_notes=notes,
-                               on_start=lambda path, run: echo(f"training {path.name} -> {run}"), **options)
-        click.echo(summary_table(results), err=True)
-        if all(r.status == "failed" for r in results):
-            raise UserError("every image failed")
+        with folder_world(device, threads) as (world, process_device):
+            def say(line: str) -> None:
+                echo(world.prefix() + line)
+
+            def rank_notes(lines: list[str]) -> None:
+                for line in lines:
+                    say(f"note: {line}")
+
+            options.update(device=process_device, progress=not quiet and world.is_main,
+                           on_scale_end=lambda s: say(s.line()))
+            results = train_images(image, Path(out_dir or "runs"), config, world=world, on_notes=rank_notes,
+                                   on_start=lambda path, run: say(f"training {path.name} -> {run}"), **options)
+        if world.is_main:
+            click.echo(summary_table(results), err=True)
+            if all(r.status == "failed" for r in results):
+                raise UserError("every image failed")
         return
     run_dir = Path(out_dir) if out_dir else Path("runs") / Path(image).stem
     model = train_run(image, run_dir, config, overwrite=overwrite, on_notes=notes, **options)
@@ -106,7 +123,9 @@ def sample(run, num, scale_text, start_scale, seed, out_dir, batch_size, grid, d
     """Write NUM random samples of the SinGAN trained in RUN (or of every run in the folder RUN)."""
     from tqdm.auto import tqdm
 
+    from ganbase.distributed import launched
     from singan_kit.folders import find_runs, is_run_folder, run_each, summary_table
+    from singan_kit.sharding import folder_world, gather_results
     from singan_kit.run_folder import ALL_ARCHITECTURES, load_model
     from singan_kit.sample import generate, parse_scale, write_samples
 
@@ -116,26 +135,32 @@ def sample(run, num, scale_text, start_scale, seed, out_dir, batch_size, grid, d
     torch_device = resolve(device)
     echo = echo_to_stderr(quiet)
 
-    def sample_run(run_dir: Path, out: Path) -> str:
+    def sample_run(run_dir: Path, out: Path, torch_device, bar_off: bool = quiet) -> str:
         model = load_model(run_dir, torch_device, architectures=ALL_ARCHITECTURES)
-        with tqdm(total=num, desc=f"sampling {run_dir.name}", unit="img", disable=quiet, leave=False) as bar:
+        with tqdm(total=num, desc=f"sampling {run_dir.name}", unit="img", disable=bar_off, leave=False) as bar:
             samples = generate(model, num, scale_w, scale_h, start_scale, seed, batch_size, on_batch=bar.update)
         write_samples(samples, out, grid=grid)
         height, width = samples.shape[-2:]
         return f"wrote {num} samples of {width}x{height} px to {out}" + (" (+ grid.png)" if grid else "")
 
     if is_run_folder(run) or not Path(run).is_dir():
-        echo(sample_run(Path(run), Path(out_dir) if out_dir else Path(run) / "samples"))
+        if launched():
+            raise UserError("under torchrun, singan sample takes a folder of runs; sample one run without it")
+        echo(sample_run(Path(run), Path(out_dir) if out_dir else Path(run) / "samples", torch_device))
         return
-    runs = find_runs(run)
-    results = run_each([r.name for r in runs], lambda name: sample_run(
-        Path(run) / name, Path(out_dir) / name if out_dir else Path(run) / name / "samples"))
-    click.echo(summary_table(results), err=True)
-    if all(r.status == "failed" for r in results):
-        raise UserError("every run failed")
+    names = [r.name for r in find_runs(run)]
+    with folder_world(device) as (world, process_device):
+        results = run_each(world.shard(names), lambda name: sample_run(
+            Path(run) / name, Path(out_dir) / name if out_dir else Path(run) / name / "samples",
+            process_device, quiet or not world.is_main))
+        results = gather_results(world, results, names)
+    if world.is_main:
+        click.echo(summary_table(results), err=True)
+        if all(r.status == "failed" for r in results):
+            raise UserError("every run failed")
 
 
-for command in (harmonize, edit, paint, animate, sr, report):
+for command in (harmonize, edit, paint, animate, sr, report, eval_command):
     main.add_command(command)
 
 

@@ -236,11 +236,19 @@ def inception_features(model: InceptionFeatures, images: Tensor, batch_size: int
                       for i in range(0, images.shape[0], batch_size)])
 
 
+def _model(weights: str | Path | InceptionFeatures | None, device: torch.device | str) -> InceptionFeatures:
+    return weights.to(device) if isinstance(weights, InceptionFeatures) else load_inception(weights, device)
+
+
 @torch.no_grad()
-def sifid(real: Tensor, samples: Tensor, weights: str | Path | None, device: torch.device | str = "cpu") -> float:
-    """Mean SIFID of ``samples [N, 3, H, W]`` to the ``real`` image (lower is better); see module doc."""
-    model = load_inception(weights, device)
+def sifid(real: Tensor, samples: Tensor, weights: str | Path | InceptionFeatures | None,
+          device: torch.device | str = "cpu") -> float:
+    """Mean SIFID of ``samples [N, 3, H, W]`` to the ``real`` image (lower is better); see module
+    doc. ``weights``: a weights file or a network from :func:`load_inception`."""
+    model = _model(weights, device)
     real_map = model.sifid_features(as_batch(real).to(device))  # [1, 192, h, w]
+    if real_map.shape[-2] * real_map.shape[-1] < 2:
+        raise UserError(f"SIFID needs images of at least 31x31 px, got {tuple(real.shape[-2:])}")
     real_stats = feature_statistics(real_map[0].flatten(1).T)
     distances = []
     for sample in as_batch(samples):
@@ -249,10 +257,10 @@ def sifid(real: Tensor, samples: Tensor, weights: str | Path | None, device: tor
     return sum(distances) / len(distances)
 
 
-def fid_and_kid(real_images: Tensor, fake_images: Tensor, weights: str | Path | None,
+def fid_and_kid(real_images: Tensor, fake_images: Tensor, weights: str | Path | InceptionFeatures | None,
                 device: torch.device | str = "cpu", seed: int = 0) -> dict[str, float]:
-    """FID and KID of two image sets on pool3 features (see module doc)."""
-    model = load_inception(weights, device)
+    """FID and KID of two image sets on pool3 features (see module doc); ``weights`` as for :func:`sifid`."""
+    model = _model(weights, device)
     real_features = inception_features(model, real_images)
     fake_features = inception_features(model, fake_images)
     return {"fid": frechet_distance_of_features(real_features, fake_features),

@@ -1,5 +1,5 @@
-"""Quality metrics of trained SinGANs (Shaham et al. 2019): draw samples from a run folder and
-compare them with the run's training image (the finest pyramid level) using
+"""Quality metrics of trained SinGANs (Shaham et al. 2019; ConSinGAN runs too): draw samples from
+a run folder and compare them with the run's training image (the finest pyramid level) using
 :mod:`ganbase.metrics` — patch SWD (Karras et al. 2018), SinGAN's pixel diversity, GPNN-style
 patch nearest-neighbour coherence / completeness (Granot et al. 2022), memorization (SSIM above
 0.9) and, with local Inception weights, SIFID. Inference only: never imports training code.
@@ -16,19 +16,21 @@ from ganbase.device import resolve_device
 from ganbase.errors import UserError
 from ganbase.metrics import (MEMORIZATION_THRESHOLD, as_batch, memorization, patch_nn_distances, patch_swd,
                              pixel_diversity)
+from ganbase.zoo_eval import evaluate_zoo_run  # noqa: F401  (re-exported for the zoo's HTML report)
 from singan_kit.folders import find_runs
-from singan_kit.run_folder import load_model
+from singan_kit.run_folder import ALL_ARCHITECTURES, load_model
 from singan_kit.sample import generate
 
 #: the metrics every evaluation reports, in table order (``sifid`` follows when weights are given)
 METRIC_KEYS = ("swd", "diversity", "nn_coherence", "nn_completeness", "memorization")
 
 
-def evaluate_images(real: Tensor, samples: Tensor, seed: int = 0, inception_weights: str | None = None,
+def evaluate_images(real: Tensor, samples: Tensor, seed: int = 0, inception_weights=None,
                     device: str | torch.device = "cpu",
                     memorization_threshold: float = MEMORIZATION_THRESHOLD) -> dict[str, float]:
     """All single-image metrics of ``samples [N, 3, H, W]`` against ``real [1, 3, H, W]`` (both in
-    [-1, 1]; N >= 2). Usable on any generator's output, e.g. baselines in benchmarks."""
+    [-1, 1]; N >= 2). Usable on any generator's output, e.g. baselines in benchmarks.
+    ``inception_weights`` (a file, or a network from :func:`ganbase.inception.load_inception`) adds SIFID."""
     device = resolve_device(device)
     real, samples = as_batch(real).to(device), as_batch(samples).to(device)
     if samples.shape[0] < 2:
@@ -56,7 +58,11 @@ def evaluate_run(run_dir, num: int = 50, start_scale: int = 0, seed: int = 0, de
     if num < 2:
         raise UserError(f"--num must be at least 2, got {num}")
     device = resolve_device(device)
-    model = load_model(run_dir, device)
+    if inception_weights is not None:  # a bad weights file fails before any sampling
+        from ganbase.inception import load_inception
+
+        inception_weights = load_inception(inception_weights, device)
+    model = load_model(run_dir, device, architectures=ALL_ARCHITECTURES)  # SinGAN and ConSinGAN
     samples = generate(model, num, start_scale=start_scale, seed=seed,
                        batch_size=batch_size or min(num, 16), on_batch=on_batch)
     real = model.reals[model.num_trained - 1]
@@ -73,10 +79,10 @@ def evaluate_runs(folder, num: int = 50, start_scale: int = 0, seed: int = 0, de
     dict also holds ``run`` (the folder name); a run that cannot be evaluated gives
     ``{"run": name, "error": message}`` and the loop goes on. ``on_run(name, result)`` is called
     after each run."""
-    if inception_weights is not None:
+    if inception_weights is not None:  # a bad weights file fails once, and is read once
         from ganbase.inception import load_inception
 
-        load_inception(inception_weights)  # a bad weights file fails once, not once per run
+        inception_weights = load_inception(inception_weights, resolve_device(device))
     results = []
     for run_dir in find_runs(folder):
         try:

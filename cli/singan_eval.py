@@ -1,0 +1,144 @@
+"""``singan eval``: quality metrics of trained SinGAN runs (Shaham et al. 2019) — patch SWD,
+diversity, patch nearest-neighbour coherence / completeness, memorization, optionally SIFID.
+
+Parses options and calls :mod:`singan_kit.evaluate`; definitions in :mod:`ganbase.metrics`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import click
+
+from cli.singan_common import resolve, user_errors
+from ganbase.errors import UserError
+
+#: (key, column title, format, meaning) of the printed metrics
+COLUMNS = (
+    ("swd", "SWD", "{:.2f}", "patch sliced Wasserstein distance x1e3 to the training image (lower: closer)"),
+    ("diversity", "diversity", "{:.4f}", "per-pixel std over samples / std of the training image"),
+    ("nn_coherence", "NN coh.", "{:.5f}", "sample patch -> nearest training patch, mean sq. diff. (lower: better)"),
+    ("nn_completeness", "NN compl.", "{:.5f}", "training patch -> nearest sample patch, mean sq. diff. (lower: better)"),
+    ("memorization", "memorized", "{:.2f}", "fraction of samples with SSIM > 0.9 to the training image"),
+    ("sifid", "SIFID", "{:.4f}", "single-image FID on Inception Conv2d_4a features (lower: closer)"),
+)
+
+
+def _format(key: str, value) -> str:
+    for name, _, pattern, _ in COLUMNS:
+        if name == key and isinstance(value, (int, float)):
+            return pattern.format(value)
+    return str(value)
+
+
+def format_run(run: str, result: dict) -> str:
+    """The multi-line report of one run."""
+    lines = [f"{run}: {result['num_samples']} samples of {result['size']} px, {result['scales']} scales"]
+    for key, _, _, meaning in COLUMNS:
+        if key in result:
+            lines.append(f"  {key:<16}{_format(key, result[key]):>10}   {meaning}")
+    return "\n".join(lines)
+
+
+def table_rows(results: list[dict]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the table over runs (failed runs show their error)."""
+    keys = [key for key, *_ in COLUMNS if any(key in r for r in results)]
+    header = ["run", "scales", "size"] + [title for key, title, *_ in COLUMNS if key in keys]
+    rows = []
+    for result in results:
+        if "error" in result:
+            rows.append([result["run"], "-", "-", f"error: {result['error']}"])
+        else:
+            rows.append([result["run"], str(result["scales"]), result["size"]]
+                        + [_format(key, result[key]) if key in result else "-" for key in keys])
+    return header, rows
+
+
+def format_table(header: list[str], rows: list[list[str]]) -> str:
+    """Aligned columns; rows shorter than the header (errors) run on after their first cells."""
+    full = [header] + [row for row in rows if len(row) == len(header)]
+    widths = [max(len(row[i]) for row in full) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(header, widths)).rstrip(),
+             "  ".join("-" * width for width in widths)]
+    for row in rows:
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    return "\n".join(lines)
+
+
+def write_csv(path: Path, results: list[dict]) -> None:
+    """All results, one row per run, every key as a column (errors in an ``error`` column)."""
+    from ganbase.checkpoint import atomic_write_text
+
+    keys: list[str] = []
+    for result in results:
+        keys += [key for key in result if key not in keys]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=keys, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(results)
+    atomic_write_text(path, buffer.getvalue())
+
+
+@click.command("eval")
+@click.argument("run")
+@click.option("--num", "-n", type=int, default=50, show_default=True, help="Samples to draw and evaluate.")
+@click.option("--start-scale", type=int, default=0, show_default=True,
+              help="Keep the real image's structure below this scale (0: fully random).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the samples and the metrics.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--batch-size", type=int, default=None, help="Samples per batch [16].")
+@click.option("--inception-weights", default=None, metavar="PATH",
+              help="Also compute SIFID, from a local Inception-v3 state dict (pytorch-fid's "
+                   "pt_inception-2015-12-05-6726825d.pth or torchvision's inception_v3_google-*.pth).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.option("--csv", "csv_path", default=None, metavar="FILE", help="Also write the results as CSV.")
+@click.option("--threads", type=int, default=None, help="CPU threads for torch.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@user_errors
+def eval_command(run, num, start_scale, seed, device, batch_size, inception_weights, as_json, csv_path,
+                 threads, quiet):
+    """Evaluate the SinGAN in RUN (or every run in the folder RUN): patch SWD, diversity, patch
+    nearest-neighbour coherence / completeness and memorization of NUM samples against the
+    training image (definitions: docs/eval.md)."""
+    import torch
+    from tqdm.auto import tqdm
+
+    from singan_kit.evaluate import evaluate_run, evaluate_runs
+    from singan_kit.folders import is_run_folder
+
+    if threads is not None:
+        if threads < 1:
+            raise UserError("--threads must be >= 1")
+        torch.set_num_threads(threads)
+    if num < 2:
+        raise UserError(f"--num must be at least 2, got {num}")
+    if batch_size is not None and batch_size < 1:
+        raise UserError(f"--batch-size must be >= 1, got {batch_size}")
+    if csv_path is not None and Path(csv_path).is_dir():
+        raise UserError(f"--csv must be a file, not the folder {csv_path}")
+    torch_device = resolve(device)
+    options = dict(num=num, start_scale=start_scale, seed=seed, device=torch_device,
+                   inception_weights=inception_weights, batch_size=batch_size)
+    if is_run_folder(run) or not Path(run).is_dir():
+        from singan_kit.run_folder import read_meta
+
+        read_meta(run)  # a bad run folder fails before the progress bar is drawn
+        with tqdm(total=num, desc=f"sampling {Path(run).name}", unit="img", disable=quiet, leave=False) as bar:
+            result = {"run": str(run), **evaluate_run(run, on_batch=bar.update, **options)}
+        results = [result]
+        click.echo(json.dumps(result, indent=2) if as_json else format_run(str(run), result))
+    else:
+        from singan_kit.folders import find_runs
+
+        with tqdm(total=len(find_runs(run)), desc="evaluating", unit="run", disable=quiet, leave=False) as bar:
+            results = evaluate_runs(run, on_run=lambda name, result: bar.update(), **options)
+        click.echo(json.dumps(results, indent=2) if as_json else format_table(*table_rows(results)))
+        if all("error" in r for r in results):
+            raise UserError("every run failed")
+    if csv_path is not None:
+        write_csv(Path(csv_path), results)
+        if not as_json and not quiet:
+            click.echo(f"wrote {csv_path}", err=True)
