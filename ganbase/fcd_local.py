@@ -70,8 +70,10 @@ def _as_input(images: Tensor) -> Tensor:
 
 
 def train_classifier(dataset: Dataset, device: torch.device | str = "cpu",
-                     steps: int = TRAIN_STEPS) -> tuple[SmallClassifier, float]:
-    """Train the classifier on 90% of ``dataset`` (seed 0); returns it and its held-out accuracy."""
+                     steps: int | None = None) -> tuple[SmallClassifier, float]:
+    """Train the classifier on 90% of ``dataset`` (seed 0) for ``steps`` (default ``TRAIN_STEPS``)
+    steps; returns it and its held-out accuracy."""
+    steps = TRAIN_STEPS if steps is None else steps
     generator = torch.Generator().manual_seed(0)
     order = torch.randperm(len(dataset), generator=generator)
     held_out = max(1, len(dataset) // 10)
@@ -94,8 +96,9 @@ def train_classifier(dataset: Dataset, device: torch.device | str = "cpu",
 
 def load_or_train_classifier(dataset: Dataset, cache_dir: str | Path | None = None,
                              device: torch.device | str = "cpu",
-                             steps: int = TRAIN_STEPS) -> tuple[SmallClassifier, dict]:
+                             steps: int | None = None) -> tuple[SmallClassifier, dict]:
     """The cached classifier of ``dataset`` (trained and cached on first use) and its metadata."""
+    steps = TRAIN_STEPS if steps is None else steps
     if dataset.labels is None or dataset.images is None or dataset.num_classes < 2:
         raise UserError(f"fcd_local needs labeled images (digits, shapes or a folder with one subfolder "
                         f"per class); {dataset.name!r} has no labels")
