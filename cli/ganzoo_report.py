@@ -16,7 +16,8 @@ import click
 @click.option("--out", "out_path", type=click.Path(path_type=Path), default=None,
               help="HTML file to write (default: RUN/report.html).")
 @click.option("--data", default=None, help="Data to evaluate against (default: the run's own data).")
-@click.option("--eval-num", type=int, default=256, show_default=True, help="Samples for the evaluation.")
+@click.option("--eval-num", type=int, default=1000, show_default=True,
+              help="Samples for the evaluation (as `ganzoo eval`).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--no-eval", is_flag=True, help="Leave out the evaluation table (faster).")

@@ -23,6 +23,16 @@ from ganbase.runs import CONFIG_FILE, LOG_FILE, SAMPLES_DIR, latest_checkpoint, 
 NOT_LOSSES = ("step", "seconds", "lr")
 GRID_NAME = re.compile(r"step_(\d+)\.png")
 MAX_GRIDS = 8
+EVAL_DESCRIPTIONS = {
+    "swd": "multi-scale sliced Wasserstein distance of 7x7 patches, x1000, mean over levels (lower: closer)",
+    "precision": "share of samples inside the real images' k-NN balls (k=3, 16x16 pixels): fidelity",
+    "recall": "share of real images inside the samples' k-NN balls: coverage",
+    "fcd_local": "Frechet distance on a small classifier trained on the data (lower: closer)",
+    "classifier_accuracy": "held-out accuracy of that classifier",
+    "fid": "Frechet Inception distance (lower: closer)",
+    "kid": "kernel Inception distance (lower: closer)",
+    "num_samples": "samples drawn", "num_real": "real images compared",
+}
 
 
 def sample_grids(run_dir: Path) -> list[tuple[int, Path]]:
@@ -88,24 +98,38 @@ def _grids_section(page: Page, grids: list[tuple[int, Path]]) -> None:
     step, path = grids[-1]
     png = path.read_bytes()
     page.add("Newest samples", figure(png, f"sample grid at step {step}",
-                                      zoom=display_zoom(png_size(png)[0], target_width=520, max_zoom=6)),
+                                      zoom=display_zoom(png_size(png)[0], target_width=480, max_zoom=6)),
              "newest")
 
 
-def _eval_section(page: Page, run_dir: Path, data: str | None, num: int, seed: int, device: str) -> None:
-    try:
-        from singan_kit.evaluate import evaluate_zoo_run
-    except ImportError:
-        raise UserError("this version cannot evaluate zoo runs yet; use --no-eval") from None
+def _meaning(key: str) -> str:
+    level = re.fullmatch(r"swd_(\d+)", key)
+    return f"SWD x1000 at the {level.group(1)} px level" if level else EVAL_DESCRIPTIONS.get(key, "")
 
+
+def _eval_section(page: Page, run_dir: Path, config: dict[str, Any], data: str | None, num: int, seed: int,
+                  device: str) -> None:
+    from ganbase.models import get_model_class
+    from ganbase.models.base import TRANSLATION_KINDS
+    from ganbase.zoo_eval import evaluate_zoo_run
+
+    data_kind = get_model_class(config["model"]).data_kind
+    if data_kind in TRANSLATION_KINDS or len(config["model_config"].get("data_shape", ())) != 3:
+        what = "a translation" if data_kind in TRANSLATION_KINDS else "a 2-D point"
+        hint = f" (paired runs: <code>ganzoo evaluate {html.escape(str(run_dir))}</code>)" \
+            if data_kind in TRANSLATION_KINDS else ""
+        page.add("Evaluation", f'<p class="note">no sample-quality table for {what} model{hint}</p>', "evaluation")
+        return
     scores = evaluate_zoo_run(run_dir, data, num=num, seed=seed, device=device)
-    rows = [(key, value if isinstance(value, (int, float)) else str(value)) for key, value in scores.items()]
-    page.add("Evaluation", table(("metric", "value"), rows)
-             + f"<p>evaluate_zoo_run(num={num}, seed={seed}).</p>", "evaluation")
+    rows = [(key, value if isinstance(value, (int, float)) else str(value), _meaning(key))
+            for key, value in scores.items()]
+    page.add("Evaluation", table(("metric", "value", "meaning"), rows)
+             + f"<p>ganbase.zoo_eval.evaluate_zoo_run(num={num}, seed={seed}); metrics defined in "
+               "ganbase.metrics.</p>", "evaluation")
 
 
 def build_zoo_report(run_dir: str | Path, out_path: str | Path | None = None, data: str | None = None,
-                     with_eval: bool = True, eval_num: int = 256, seed: int = 0, device: str = "cpu") -> Path:
+                     with_eval: bool = True, eval_num: int = 1000, seed: int = 0, device: str = "cpu") -> Path:
     """Write the HTML report of the zoo run in ``run_dir`` (default ``run_dir/report.html``).
 
     ``data`` overrides the run's own data source for the evaluation. Returns the path written.
@@ -130,5 +154,5 @@ def build_zoo_report(run_dir: str | Path, out_path: str | Path | None = None, da
     if with_eval:
         if found is None:
             raise UserError(f"{run_dir} has no checkpoint to evaluate; use --no-eval")
-        _eval_section(page, run_dir, data, eval_num, seed, device)
+        _eval_section(page, run_dir, config, data, eval_num, seed, device)
     return page.write(out_path)

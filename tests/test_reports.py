@@ -97,9 +97,13 @@ def zoo_run(tmp_path_factory):
     return run
 
 
-def test_singan_report_shows_every_scale_with_the_right_images(singan_run, tmp_path):
-    out = build_report(singan_run, tmp_path / "report.html", num_samples=2, with_eval=False)
-    text, parser = parse(out)
+@pytest.fixture(scope="module")
+def singan_report(singan_run):
+    return build_report(singan_run, singan_run.parent / "report.html", num_samples=2, with_eval=False)
+
+
+def test_singan_report_shows_every_scale_with_the_right_images(singan_run, singan_report):
+    text, parser = parse(singan_report)
     assert_self_contained(text, parser)
     meta = read_meta(singan_run)
     num_scales = meta["pyramid"].num_scales
@@ -132,9 +136,9 @@ def test_singan_report_shows_every_scale_with_the_right_images(singan_run, tmp_p
     assert 'id="settings"' in text and "noise_amp_factor" in text
 
 
-def test_singan_report_is_reproducible_and_seeded(singan_run, tmp_path):
-    first = parse(build_report(singan_run, tmp_path / "a.html", num_samples=1, with_eval=False))[1].images
-    again = parse(build_report(singan_run, tmp_path / "b.html", num_samples=1, with_eval=False))[1].images
+def test_singan_report_is_reproducible_and_seeded(singan_run, singan_report, tmp_path):
+    first = parse(singan_report)[1].images
+    again = parse(build_report(singan_run, tmp_path / "b.html", num_samples=2, with_eval=False))[1].images
     assert first.keys() == again.keys()
     assert all(np.array_equal(first[key], again[key]) for key in first)
     model = load_model(singan_run)
@@ -178,6 +182,34 @@ def test_zoo_report_shows_grids_over_time_and_losses(zoo_run, tmp_path):
     assert "Radford" in text  # the model's paper
 
 
+def test_zoo_report_eval_table_shows_evaluate_zoo_run(zoo_run, tmp_path, monkeypatch):
+    from ganbase.zoo_eval import evaluate_zoo_run
+
+    monkeypatch.setenv("SINGAN_KIT_CACHE", str(tmp_path / "cache"))  # fcd_local's classifier
+    text, parser = parse(build_zoo_report(zoo_run, tmp_path / "zoo.html", eval_num=8))
+    assert_self_contained(text, parser)
+    section = text[text.index('<section id="evaluation"'):]
+    scores = evaluate_zoo_run(zoo_run, num=8, seed=0)
+    assert {"swd", "precision", "recall"} <= set(scores)
+    for key, value in scores.items():
+        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+        cell = f'<td class="num">{shown}</td>' if isinstance(value, (int, float)) else f"<td>{shown}</td>"
+        assert f"<td>{key}</td>{cell}" in section, key
+    assert "SWD x1000 at the 16 px level" in section
+
+
+def test_zoo_report_of_a_point_model_notes_there_is_no_eval_table(tmp_path):
+    run = tmp_path / "gan"
+    result = invoke(ganzoo_main, "train", "gan", "--data", "gaussians", "--out", run, "--steps", 2,
+                    "--batch-size", 16, "--sample-every", 1, "--threads", 1, "--device", "cpu", "--quiet",
+                    "-o", "hidden=8,8", "-o", "latent_dim=2")
+    assert result.exit_code == 0, result.output
+    text, parser = parse(build_zoo_report(run, tmp_path / "gan.html"))
+    assert_self_contained(text, parser)
+    assert "no sample-quality table for a 2-D point model" in text
+    assert parser.images["step 2"].shape == (256, 256, 3)  # the scatter plot
+
+
 def test_spread_keeps_first_and_last():
     assert spread(list(range(20)), 8)[0] == 0 and spread(list(range(20)), 8)[-1] == 19
     assert len(spread(list(range(20)), 8)) == 8 and spread([1, 2], 8) == [1, 2]
@@ -197,14 +229,13 @@ def test_report_help(main):
 
 def test_report_cli_writes_the_page(singan_run, zoo_run, tmp_path):
     result = invoke(singan_main, "report", singan_run, "--out", tmp_path / "s.html", "--no-eval", "--num", 1,
-                    "--device", "cpu")
-    assert result.exit_code == 0, result.output
-    assert "wrote" in result.output and (tmp_path / "s.html").read_text().startswith("<!DOCTYPE html>")
-    result = invoke(singan_main, "report", singan_run, "--out", tmp_path / "q.html", "--no-eval", "-n", 1, "-q")
-    assert result.exit_code == 0 and result.output == ""
+                    "--device", "cpu", "--quiet")
+    assert result.exit_code == 0 and result.output == "", result.output
+    assert (tmp_path / "s.html").read_text().startswith("<!DOCTYPE html>")
     result = invoke(ganzoo_main, "report", zoo_run, "--no-eval", "--device", "cpu")
     assert result.exit_code == 0, result.output
-    assert (zoo_run / "report.html").is_file()
+    assert result.output.strip() == f"wrote {zoo_run / 'report.html'}"
+    assert (zoo_run / "report.html").read_text().startswith("<!DOCTYPE html>")
 
 
 def test_report_cli_bad_input(singan_run, zoo_run, tmp_path):
