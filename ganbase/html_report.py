@@ -180,7 +180,7 @@ class Curve:
 
 @dataclass(frozen=True)
 class Panel:
-    """One plot of a figure; ``log_y`` for losses spanning orders of magnitude."""
+    """One plot of a figure; ``log_y``: a log scale when the values span a decade or more."""
 
     title: str
     curves: Sequence[Curve]
@@ -195,6 +195,7 @@ def plot_panels(panels: Sequence[Panel], xlabel: str, width_px: int = 1080, pane
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     columns = columns or len(panels)
     rows = math.ceil(len(panels) / columns)
@@ -208,9 +209,10 @@ def plot_panels(panels: Sequence[Panel], xlabel: str, width_px: int = 1080, pane
                       marker="o" if len(curve.xs) < 12 else None, markersize=3)
         for x in boundaries:
             axes.axvline(x, color="#999999", linestyle=":", linewidth=0.8)
-        positive = all(y > 0 for curve in panel.curves for y in curve.ys)
-        if panel.log_y and positive and any(len(curve.ys) for curve in panel.curves):
-            axes.set_yscale("log")
+        values = [y for curve in panel.curves for y in curve.ys if math.isfinite(y)]
+        if panel.log_y and values and min(values) > 0 and max(values) >= 10 * min(values):
+            axes.set_yscale("log")  # only over a decade or more: fewer would crowd the tick labels
+        axes.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))  # iterations and steps
         axes.set_title(panel.title, fontsize=10)
         axes.set_xlabel(xlabel, fontsize=9)
         axes.tick_params(labelsize=8)

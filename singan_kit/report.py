@@ -1,4 +1,5 @@
-"""An HTML report of a trained SinGAN run (Shaham et al. 2019): one self-contained page.
+"""An HTML report of a trained SinGAN run (Shaham et al. 2019; ConSinGAN runs, Hinz et al. 2021,
+too): one self-contained page.
 
 The page shows the settings, the training image and its pyramid, for every trained scale the real
 image, a random sample and the reconstruction (generated afresh with the run's generators, seeded)
@@ -22,9 +23,13 @@ from ganbase.image_io import to_uint8
 from ganbase.images import make_grid
 from singan_kit import run_folder as rf
 from singan_kit.config import filters_at_scale
+from singan_kit.consingan_model import ConSinGANModel, noise_shapes
 from singan_kit.model import GeneratorPyramid
-from singan_kit.sample import generate, seeded_noise
+from singan_kit.sample import generate, sample_streams, seeded_noise
 
+#: title and paper per architecture (the "architecture" of config.json)
+ARCHITECTURES = {"singan": ("SinGAN", "Shaham et al., ICCV 2019"),
+                 "consingan": ("ConSinGAN", "Hinz et al., WACV 2021")}
 #: (label, width factor, height factor) of the sample sizes shown
 SAMPLE_SIZES = (("1x", 1.0, 1.0), ("1.5x width", 1.5, 1.0), ("2x height", 1.0, 2.0))
 #: loss columns of log.csv (written by singan_kit.train) and their plot titles
@@ -62,13 +67,33 @@ def scale_log_rows(rows: list[dict[str, float]]) -> dict[int, list[dict[str, flo
 
 
 @torch.no_grad()
-def scale_sample(model: GeneratorPyramid, scale: int, seed: int) -> torch.Tensor:
+def scale_sample(model: GeneratorPyramid | ConSinGANModel, scale: int, seed: int) -> torch.Tensor:
     """One random sample at ``scale`` ``[1, 3, h, w]``: the random path from scale 0 to ``scale``.
 
-    The same ``seed`` at every scale gives one random path, refined scale by scale.
+    The same ``seed`` at every scale gives one random path, refined scale by scale; at the finest
+    scale it is sample 0 of :func:`singan_kit.sample.generate` with that seed.
     """
+    if isinstance(model, ConSinGANModel):  # one generator: run its first scale + 1 stages
+        stream = sample_streams(seed, 1)[0]
+        noise = [torch.randn((1, *shape), generator=stream).to(model.device)
+                 for shape in noise_shapes(model.config, model.pyramid.sizes[:scale + 1])]
+        return model.generator(noise, model.noise_amps, model.pyramid.sizes).clamp(-1, 1)
     empty = torch.zeros((1, 3, *model.pyramid.sizes[0]), device=model.device)
     return model.inject(empty, 0, seeded_noise(seed, 1, model.device), stop=scale + 1).clamp(-1, 1)
+
+
+def scale_reconstruction(model: GeneratorPyramid | ConSinGANModel, scale: int) -> torch.Tensor:
+    """The reconstruction at ``scale`` ``[1, 3, h, w]`` (fixed noise)."""
+    if isinstance(model, ConSinGANModel):
+        return model.reconstruction(stages=scale + 1).clamp(-1, 1)
+    return model.reconstructions()[scale].clamp(-1, 1)
+
+
+def generator_filters(model: GeneratorPyramid | ConSinGANModel, scale: int) -> int:
+    config = model.config
+    if isinstance(model, ConSinGANModel):
+        return config.num_filters
+    return filters_at_scale(scale, config.num_filters, config.max_filters, config.filters_double_every)
 
 
 def _image_png(tensor: torch.Tensor) -> bytes:
@@ -97,7 +122,7 @@ def _summary_section(page: Page, meta: dict, run_dir: Path, per_scale: dict, num
     page.add("Settings", body, "settings")
 
 
-def _pyramid_sections(page: Page, model: GeneratorPyramid, num_scales: int) -> None:
+def _pyramid_sections(page: Page, model: GeneratorPyramid | ConSinGANModel, num_scales: int) -> None:
     reals = model.reals
     finest = to_uint8(reals[-1])[0]
     page.add("Training image", figure(encode_array(finest), f"training image, {finest.shape[1]}x"
@@ -113,19 +138,17 @@ def _pyramid_sections(page: Page, model: GeneratorPyramid, num_scales: int) -> N
              "pyramid")
 
 
-def _scale_section(page: Page, model: GeneratorPyramid, scale: int, rows: list[dict[str, float]],
-                   seed: int) -> None:
+def _scale_section(page: Page, model: GeneratorPyramid | ConSinGANModel, scale: int,
+                   rows: list[dict[str, float]], seed: int) -> None:
     real = model.reals[scale]
     h, w = real.shape[-2:]
-    config = model.config
     zoom = display_zoom(w, target_width=200)
     images = [(real, "real"), (scale_sample(model, scale, seed), f"random sample (seed {seed})"),
-              (model.reconstructions()[scale], "reconstruction (fixed noise z_opt)")]
+              (scale_reconstruction(model, scale), "reconstruction (fixed noise z_opt)")]
     figures = "".join(figure(_image_png(img), f"scale {scale} {caption}", zoom=zoom) for img, caption in images)
     body = f'<div class="row">{figures}</div>'
     facts = [("size", f"{w}x{h} px"), ("noise amplitude", model.noise_amps[scale]),
-             ("generator filters", filters_at_scale(scale, config.num_filters, config.max_filters,
-                                                  config.filters_double_every))]
+             ("generator filters", generator_filters(model, scale))]
     if rows:
         last = rows[-1]
         facts += [("iterations", int(last["iter"])), ("seconds", last.get("seconds", float("nan")))]
@@ -161,7 +184,7 @@ def _loss_overview(page: Page, per_scale: dict[int, list[dict[str, float]]]) -> 
                                             "scale starts", zoom=1), "losses")
 
 
-def _samples_section(page: Page, model: GeneratorPyramid, num: int, seed: int) -> None:
+def _samples_section(page: Page, model: GeneratorPyramid | ConSinGANModel, num: int, seed: int) -> None:
     body = ""
     for start in start_scales(model.num_trained):
         figures = []
@@ -207,10 +230,11 @@ def build_report(run_dir: str | Path, out_path: str | Path | None = None, num_sa
         raise UserError(f"evaluation needs at least 2 samples, got {eval_num}")
     meta = rf.read_meta(run_dir)
     check_out_path(out_path)  # fail before the slow part
-    model = rf.load_model(run_dir, device)
+    model = rf.load_model(run_dir, device, architectures=rf.ALL_ARCHITECTURES)
     per_scale = scale_log_rows(read_log(run_dir / rf.LOG_FILE))
-    page = Page(f"SinGAN report: {run_dir.resolve().name}",
-                f"{model.num_trained} trained scales · {footer_text()} · Shaham et al., ICCV 2019")
+    name, paper = ARCHITECTURES[meta["architecture"]]
+    page = Page(f"{name} report: {run_dir.resolve().name}",
+                f"{model.num_trained} trained scales · {footer_text()} · {paper}")
     stages: list[tuple[str, Callable[[], None]]] = [
         ("settings", lambda: _summary_section(page, meta, run_dir, per_scale, model.num_trained)),
         ("pyramid", lambda: _pyramid_sections(page, model, meta["pyramid"].num_scales)),

@@ -20,7 +20,8 @@ from cli.singan import main as singan_main
 from ganbase.image_io import to_uint8
 from ganbase.zoo_report import build_zoo_report, spread
 from singan_kit.report import SAMPLE_SIZES, build_report, scale_log_rows, scale_sample, start_scales
-from singan_kit.run_folder import load_model, read_meta
+from singan_kit.run_folder import ALL_ARCHITECTURES, load_model, read_meta
+from singan_kit.sample import generate
 from tests.conftest import blob_image
 
 DATA_URI_PREFIX = "data:image/png;base64,"
@@ -144,7 +145,25 @@ def test_singan_report_is_reproducible_and_seeded(singan_run, singan_report, tmp
     model = load_model(singan_run)
     last = model.num_trained - 1
     assert np.array_equal(first[f"scale {last} random sample (seed 0)"], to_uint8(scale_sample(model, last, 0))[0])
+    assert torch.equal(scale_sample(model, last, 0), generate(model, 1, seed=0))  # one random path
     assert not torch.equal(scale_sample(model, last, 0), scale_sample(model, last, 5))
+
+
+def test_consingan_report(tmp_path):
+    iio.imwrite(tmp_path / "img.png", blob_image(40, 56, seed=3))
+    result = invoke(singan_main, "train", tmp_path / "img.png", "--preset", "consingan", "--stages", 3,
+                    "--iters", 3, "--num-filters", 8, "--min-size", 16, "--max-size", 40,
+                    "--out", tmp_path / "run", "--device", "cpu", "--threads", 1, "--quiet")
+    assert result.exit_code == 0, result.output
+    text, parser = parse(build_report(tmp_path / "run", num_samples=1, with_eval=False))
+    assert_self_contained(text, parser)
+    assert "ConSinGAN report" in text and "Hinz et al." in text
+    model = load_model(tmp_path / "run", architectures=ALL_ARCHITECTURES)
+    assert [int(a["data-scale"]) for t, a in parser.tags if t == "section" and "data-scale" in a] == [0, 1, 2]
+    for n in range(3):
+        assert np.array_equal(parser.images[f"scale {n} reconstruction (fixed noise z_opt)"],
+                              to_uint8(model.reconstruction(stages=n + 1))[0])
+    assert np.array_equal(parser.images["scale 2 random sample (seed 0)"], to_uint8(generate(model, 1, seed=0))[0])
 
 
 def test_singan_report_eval_table_shows_evaluate_run(singan_run, tmp_path):
