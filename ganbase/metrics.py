@@ -265,7 +265,7 @@ def _squared_distances_to_nearest(queries: Tensor, reference: Tensor, chunk: int
 
 
 def patch_nn_distances(real: Tensor, samples: Tensor, seed: int = 0, patch_size: int = PATCH_SIZE,
-                       max_queries: int = 256, max_reference: int = 8192) -> dict[str, float]:
+                       max_queries: int = 64, max_reference: int = 65536) -> dict[str, float]:
     """Patch nearest-neighbour distances between each sample and the real image (lower is better).
 
     The two terms of the bidirectional similarity (Simakov et al. 2008) used by GPNN (Granot et
@@ -273,24 +273,29 @@ def patch_nn_distances(real: Tensor, samples: Tensor, seed: int = 0, patch_size:
     real patch (nothing foreign was made up), ``completeness`` = mean over the real patches of the
     distance to the nearest patch of the sample (nothing was left out). The distance is the mean
     squared difference per patch element on [0, 1] intensities. Both are computed per sample and
-    averaged over samples. For speed at most ``max_queries`` query patches and ``max_reference``
-    reference patches per image are used (random, seeded; all of them when fewer): subsampling the
-    reference raises distances a little, so compare numbers computed with the same settings.
+    averaged over samples. The nearest neighbour is searched among every patch position (up to
+    ``max_reference`` per image, beyond that a seeded random subset, which raises distances a
+    little); the means are estimated from ``max_queries`` random query patches per sample and
+    direction, drawn afresh for every sample. Identical images score 0 (up to rounding).
     """
     real, samples = (as_batch(real) + 1.0) / 2.0, (as_batch(samples) + 1.0) / 2.0
     generator = torch.Generator().manual_seed(seed)
-    real_reference = sample_patches(real, max_reference, generator, patch_size).flatten(1)
-    real_queries = sample_patches(real, max_queries, generator, patch_size).flatten(1)
-    dimension = real_reference.shape[1]
+    real_patches = sample_patches(real, max_reference, generator, patch_size).flatten(1)  # [R, D]
+    dimension = real_patches.shape[1]
     coherence, completeness = [], []
     for sample in samples:
-        sample = sample.unsqueeze(0)
-        queries = sample_patches(sample, max_queries, generator, patch_size).flatten(1)
-        reference = sample_patches(sample, max_reference, generator, patch_size).flatten(1)
-        coherence.append(_squared_distances_to_nearest(queries, real_reference).mean() / dimension)
-        completeness.append(_squared_distances_to_nearest(real_queries, reference).mean() / dimension)
+        own_patches = sample_patches(sample[None], max_reference, generator, patch_size).flatten(1)
+        sample_queries = own_patches[_subset(own_patches.shape[0], max_queries, generator)]
+        real_queries = real_patches[_subset(real_patches.shape[0], max_queries, generator)]
+        coherence.append(_squared_distances_to_nearest(sample_queries, real_patches).mean() / dimension)
+        completeness.append(_squared_distances_to_nearest(real_queries, own_patches).mean() / dimension)
     return {"nn_coherence": float(torch.stack(coherence).mean()),
             "nn_completeness": float(torch.stack(completeness).mean())}
+
+
+def _subset(size: int, count: int, generator: torch.Generator) -> Tensor:
+    """``min(count, size)`` distinct random indices below ``size``."""
+    return torch.randperm(size, generator=generator)[:count]
 
 
 def _gaussian_window(size: int, sigma: float, device: torch.device) -> Tensor:
@@ -307,17 +312,17 @@ def ssim(images: Tensor, reference: Tensor, window_size: int = 11, sigma: float 
     channels (equals ``skimage.metrics.structural_similarity(..., gaussian_weights=True,
     use_sample_covariance=False, data_range=1)``). Returns ``[N]``.
     """
-    x, y = (as_batch(images) + 1.0) / 2.0, (as_batch(reference) + 1.0) / 2.0
-    y = y.expand_as(x)
+    x, y = (as_batch(images) + 1.0) / 2.0, (as_batch(reference) + 1.0) / 2.0  # y broadcasts over x
     channels = x.shape[1]
     side = min(x.shape[-2:])
     if side < window_size:  # small images: the largest odd window that fits
         window_size = side if side % 2 else side - 1
     window = _gaussian_window(window_size, sigma, x.device)
-    kernel = (window[:, None] * window[None, :]).expand(channels, 1, window_size, window_size).contiguous()
+    rows = window.view(1, 1, 1, -1).repeat(channels, 1, 1, 1)  # [C, 1, 1, K]: separable Gaussian
+    columns = rows.transpose(2, 3).contiguous()
 
-    def blur(t: Tensor) -> Tensor:
-        return F.conv2d(t, kernel, groups=channels)
+    def blur(t: Tensor) -> Tensor:  # valid positions only, like skimage's cropped SSIM map
+        return F.conv2d(F.conv2d(t, rows, groups=channels), columns, groups=channels)
 
     mean_x, mean_y = blur(x), blur(y)
     var_x = blur(x * x) - mean_x**2

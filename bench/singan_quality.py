@@ -1,0 +1,185 @@
+"""Benchmark SinGAN sample quality (Shaham et al. 2019): train on a few images, evaluate, one table.
+
+    python bench/singan_quality.py                                  # quick default, < 10 min on 2 cores
+    python bench/singan_quality.py --images a.png b.png --preset fast --iters-factor 1 --out runs/q
+    python bench/singan_quality.py --full --device cuda --json      # the paper's settings
+    python bench/singan_quality.py --eval-only runs/q/balloons runs/q/birds --baselines
+
+Trains a run per image, then draws ``--num`` samples of each (seed ``--seed``) and reports, per
+image: scales, training seconds, patch SWD x1e3, diversity, patch NN coherence / completeness and
+memorization (:mod:`singan_kit.evaluate`, definitions in docs/eval.md). ``--baselines`` adds two
+trivial "generators" for the first image so the scale of each metric is clear: the training
+image itself repeated N times (SWD and NN distances at their noise floor, diversity 0,
+memorization 1) and N random tile shuffles of it (each sample: a random circular shift, then
+the image cut into a 4x4 grid of tiles whose order is shuffled; local patches are real, the
+layout is not).
+
+Default images: balloons, birds and starry_night from ``../shared/data/singan/Images/`` when
+present, else ``samples/hubble.png``. Default schedule ("quick"): the ``fast`` preset with its
+iterations multiplied by ``--iters-factor 0.17`` (102 at the coarsest scale down to 17 at the
+finest, instead of 600 -> 100): about 15 TFLOP of training per 250 px image, ~2.5 min on an idle
+2-core CPU by the per-iteration costs of bench/singan_speed.py, so three images and their
+evaluation take about 8 minutes. ``--full`` trains the paper's preset (2000 iterations per scale).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ganbase.device import resolve_device  # noqa: E402
+from singan_kit.config import PRESETS, make_config  # noqa: E402
+from singan_kit.evaluate import METRIC_KEYS, evaluate_images, evaluate_run  # noqa: E402
+from singan_kit.run_folder import ALL_ARCHITECTURES, load_model  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_IMAGES = ROOT.parent / "shared" / "data" / "singan" / "Images"
+DEFAULT_SHARED = ("balloons.png", "birds.png", "starry_night.png")
+QUICK_FACTOR = 0.17
+
+
+def default_images() -> list[Path]:
+    found = [SHARED_IMAGES / name for name in DEFAULT_SHARED if (SHARED_IMAGES / name).is_file()]
+    return found or [ROOT / "samples" / "hubble.png"]
+
+
+def scaled_config(preset: str, factor: float, iters: int | None, max_size: int | None, seed: int):
+    """The preset with iterations multiplied by ``factor`` (or ``iters`` at every scale)."""
+    config = make_config(preset, max_size=max_size, seed=seed)
+    has_schedule = hasattr(config, "fine_iters")  # SinGAN: coarse -> fine schedule; ConSinGAN: one count
+    if iters is not None:
+        return dataclasses.replace(config, iters=iters, **({"fine_iters": None} if has_schedule else {})).validate()
+    changes = {"iters": max(1, round(config.iters * factor))}
+    if has_schedule and config.fine_iters is not None:
+        changes["fine_iters"] = max(1, round(config.fine_iters * factor))
+    return dataclasses.replace(config, **changes).validate()
+
+
+def tile_shuffles(real: torch.Tensor, num: int, seed: int, grid: int = 4) -> torch.Tensor:
+    """``num`` copies of ``real [1, C, H, W]``, each circularly shifted by a random offset and cut
+    into ``grid x grid`` tiles put back in random order (pixels beyond whole tiles stay shifted)."""
+    generator = torch.Generator().manual_seed(seed)
+    _, channels, height, width = real.shape
+    tile_h, tile_w = height // grid, width // grid
+    outputs = []
+    for _ in range(num):
+        shift = (int(torch.randint(height, (1,), generator=generator)), int(torch.randint(width, (1,), generator=generator)))
+        image = torch.roll(real[0], shifts=shift, dims=(1, 2))
+        tiles = image[:, :grid * tile_h, :grid * tile_w].reshape(channels, grid, tile_h, grid, tile_w)
+        tiles = tiles.permute(1, 3, 0, 2, 4).reshape(grid * grid, channels, tile_h, tile_w)
+        tiles = tiles[torch.randperm(grid * grid, generator=generator)]
+        image = image.clone()
+        image[:, :grid * tile_h, :grid * tile_w] = (tiles.reshape(grid, grid, channels, tile_h, tile_w)
+                                                    .permute(2, 0, 3, 1, 4).reshape(channels, grid * tile_h, grid * tile_w))
+        outputs.append(image)
+    return torch.stack(outputs)
+
+
+def train_run(image: Path, run_dir: Path, config, device: torch.device, threads: int | None) -> float:
+    from singan_kit.train import train  # training code only where the bench trains
+
+    start = time.perf_counter()
+    train(image, run_dir, config, device=device, overwrite=True, progress=False, threads=threads)
+    return time.perf_counter() - start
+
+
+def baselines(run_dir: Path, num: int, seed: int, device: torch.device) -> list[dict]:
+    model = load_model(run_dir, device, architectures=ALL_ARCHITECTURES)
+    real = model.reals[model.num_trained - 1].cpu()
+    rows = []
+    for name, samples in (("real image repeated", real.repeat(num, 1, 1, 1)),
+                          ("tile shuffles 4x4", tile_shuffles(real, num, seed))):
+        start = time.perf_counter()
+        scores = evaluate_images(real, samples, seed=seed, device=device)
+        rows.append({"image": f"baseline: {name}", "scales": model.num_trained, "train_seconds": None,
+                     "eval_seconds": round(time.perf_counter() - start, 2), **scores})
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    header = ["image", "scales", "train s", "eval s", "SWD", "diversity", "NN coh.", "NN compl.", "memorized"]
+    formats = ["{:.2f}", "{:.4f}", "{:.5f}", "{:.5f}", "{:.2f}"]
+    cells = [header]
+    for row in rows:
+        train_s = "-" if row.get("train_seconds") is None else f"{row['train_seconds']:.0f}"
+        cells.append([row["image"], str(row["scales"]), train_s, f"{row['eval_seconds']:.1f}"]
+                     + [pattern.format(row[key]) for pattern, key in zip(formats, METRIC_KEYS)])
+    widths = [max(len(line[i]) for line in cells) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
+             for line in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--images", nargs="+", type=Path, default=None, help="images to train on")
+    parser.add_argument("--eval-only", nargs="+", type=Path, default=None, metavar="RUN",
+                        help="evaluate these run folders instead of training")
+    parser.add_argument("--preset", default="fast", choices=sorted(PRESETS))
+    parser.add_argument("--full", action="store_true", help="the paper preset at its full schedule")
+    parser.add_argument("--iters-factor", type=float, default=None,
+                        help=f"multiply the preset's iterations [{QUICK_FACTOR} for fast, 1 with --full/other presets]")
+    parser.add_argument("--iters", type=int, default=None, help="iterations at every scale (overrides the factor)")
+    parser.add_argument("--max-size", type=int, default=None, help="longer side of the finest scale [250]")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, default=None, help="training threads (default: chosen per scale)")
+    parser.add_argument("--num", type=int, default=50, help="samples per image")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=None, help="keep the run folders here (<out>/<image name>)")
+    parser.add_argument("--baselines", action="store_true", help="add the two trivial baselines of the first image")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    args = parser.parse_args()
+
+    device = resolve_device(args.device)
+    preset = "paper" if args.full else args.preset
+    factor = args.iters_factor if args.iters_factor is not None else (
+        QUICK_FACTOR if preset == "fast" and not args.full else 1.0)
+    settings = {"device": str(device), "torch": torch.__version__, "machine": platform.processor() or platform.machine(),
+                "num": args.num, "seed": args.seed}
+    rows, run_dirs = [], []
+    tmp = tempfile.TemporaryDirectory() if args.out is None and args.eval_only is None else None
+    if args.eval_only is not None:
+        run_dirs = list(args.eval_only)
+        for run_dir in run_dirs:
+            rows.append({"image": str(run_dir), "train_seconds": None})
+    else:
+        config = scaled_config(preset, factor, args.iters, args.max_size, args.seed)
+        settings.update(preset=preset, iters_factor=factor, iters=config.iters,
+                        fine_iters=getattr(config, "fine_iters", None), max_size=config.max_size)
+        out = args.out or Path(tmp.name)
+        for image in args.images or default_images():
+            run_dir = out / image.stem
+            if not args.json:
+                print(f"training {image.name} ({preset}, {config.iters} -> "
+                      f"{getattr(config, 'fine_iters', None) or config.iters} iterations per scale) ...", flush=True)
+            rows.append({"image": image.name, "train_seconds": round(train_run(image, run_dir, config, device,
+                                                                              args.threads), 1)})
+            run_dirs.append(run_dir)
+    for row, run_dir in zip(rows, run_dirs):
+        start = time.perf_counter()
+        row.update(evaluate_run(run_dir, num=args.num, seed=args.seed, device=device))
+        row["eval_seconds"] = round(time.perf_counter() - start, 2)
+    if args.baselines and run_dirs:
+        rows += baselines(run_dirs[0], args.num, args.seed, device)
+    if args.json:
+        print(json.dumps({"settings": settings, "results": rows}, indent=2))
+    else:
+        print(", ".join(f"{key} {value}" for key, value in settings.items()))
+        print(format_table(rows))
+    if tmp is not None:
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()
