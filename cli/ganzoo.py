@@ -143,15 +143,22 @@ def _parse_options(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--resume", is_flag=True, help="Continue the run in --out with its saved settings "
               "(only --steps and --device may change).")
 @click.option("--threads", type=int, default=None, help="CPU threads for torch.")
+@click.option("--sync-batchnorm", is_flag=True, help="Under torchrun on GPUs: BatchNorm statistics "
+              "over the global batch (SyncBatchNorm).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @click.pass_context
 def train(ctx: click.Context, model: str, data: str | None, out: Path, steps: int | None,
           batch_size: int | None, image_size: int, channels: int | None, seed: int, device: str,
           amp: bool, ema_decay: float | None, lr_schedule: str | None, sample_every: int,
           checkpoint_every: int, log_every: int, options: tuple[str, ...], direction: str,
-          no_jitter: bool, no_flip: bool, resume: bool, threads: int | None, quiet: bool) -> None:
-    """Train MODEL (see `ganzoo list`) and write a run folder."""
+          no_jitter: bool, no_flip: bool, resume: bool, threads: int | None, sync_batchnorm: bool,
+          quiet: bool) -> None:
+    """Train MODEL (see `ganzoo list`) and write a run folder.
+
+    Under torchrun: DistributedDataParallel, --batch-size is the global batch split over the processes.
+    """
     from ganbase.data import DataConfig
+    from ganbase.distributed import distributed_world
     from ganbase.runs import read_run_config
     from ganbase.trainer import TrainConfig, resume_training, start_training
 
@@ -169,7 +176,8 @@ def train(ctx: click.Context, model: str, data: str | None, out: Path, steps: in
         saved = read_run_config(out)["model"]
         if saved != model:
             raise UserError(f"{out} is a {saved!r} run, not {model!r}")
-        logs = resume_training(out, steps, device, quiet)
+        with distributed_world(device, threads=threads) as (world, process_device):
+            logs = resume_training(out, steps, process_device, quiet, world, sync_batchnorm)
     else:
         if data is None:
             raise UserError("missing --data (a folder or one of digits, shapes, faces, gaussians)")
@@ -182,9 +190,10 @@ def train(ctx: click.Context, model: str, data: str | None, out: Path, steps: in
                                    lr_schedule=lr_schedule or model_class.default_lr_schedule,
                                    sample_every=sample_every, checkpoint_every=checkpoint_every,
                                    log_every=log_every)
-        logs = start_training(model, data_config, train_config, out, _parse_options(options),
-                              device, quiet)
-    if not quiet:
+        with distributed_world(device, threads=threads) as (world, process_device):
+            logs = start_training(model, data_config, train_config, out, _parse_options(options),
+                                  process_device, quiet, world, sync_batchnorm)
+    if not quiet and world.is_main:
         losses = ", ".join(f"{key} {value:.4f}" for key, value in logs.items())
         next_command = "translate {out} INPUT --out DIR" if model_class.data_kind in TRANSLATION_KINDS \
             else "sample {out} --grid grid.png"

@@ -14,7 +14,9 @@ Image-to-image translation data (``paired``, ``unpaired``, ``multi-domain``, wit
 dispatches there when ``DataConfig.mode`` names one of those modes.
 
 Batches come from a resumable stream: its whole state is a few integers, so a resumed run sees
-exactly the batches (and random crops/flips) an uninterrupted one would. No paper.
+exactly the batches (and random crops/flips) an uninterrupted one would. Under torchrun every
+rank reads its own share of each epoch (``DistributedSampler``) and draws its own augmentations.
+No paper.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import numpy as np
 import torch
 from skimage.color import rgb2gray
 from skimage.transform import resize
+from torch.utils.data import DistributedSampler
 
 from ganbase.errors import UserError
 from ganbase.models.base import Batch
@@ -112,23 +115,32 @@ class BatchStream:
     """
 
     def __init__(self, dataset: Dataset, batch_size: int, seed: int,
-                 device: torch.device | str = "cpu") -> None:
+                 device: torch.device | str = "cpu", rank: int = 0, world_size: int = 1) -> None:
         if batch_size < 1:
             raise UserError(f"--batch-size must be at least 1, got {batch_size}")
         self.dataset, self.batch_size, self.seed = dataset, batch_size, seed
         self.device = torch.device(device)
+        self.rank, self.world_size = rank, world_size
         self.epoch, self.position, self.draws, self.batches = 0, 0, 0, 0
         self._order: torch.Tensor | None = None
 
     def _epoch_order(self) -> torch.Tensor:
+        """This rank's share of epoch ``epoch``'s shuffle (the whole shuffle for one process):
+        ``DistributedSampler`` permutes with seed ``seed * 1_000_003 + epoch``."""
         if self._order is None:
-            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-            self._order = torch.randperm(len(self.dataset), generator=generator)
+            sampler = DistributedSampler(self.dataset, num_replicas=self.world_size, rank=self.rank,
+                                         shuffle=True, seed=self.seed * 1_000_003)
+            sampler.set_epoch(self.epoch)
+            self._order = torch.tensor(list(sampler), dtype=torch.long)
         return self._order
+
+    def _draw_seed(self, base: int, count: int) -> int:
+        """Seed of draw ``count``: ranks draw interleaved seeds, so no two ranks share one."""
+        return base + count * self.world_size + self.rank
 
     def next(self) -> Batch:
         if self.dataset.point_sampler is not None:
-            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.draws)
+            generator = torch.Generator().manual_seed(self._draw_seed(self.seed * 1_000_003, self.draws))
             self.draws += 1
             points, labels = self.dataset.point_sampler(self.batch_size, generator)
             return Batch(points.to(self.device), labels.to(self.device))
@@ -141,17 +153,23 @@ class BatchStream:
             self.position += take.numel()
             if self.position >= order.numel():
                 self.epoch, self.position, self._order = self.epoch + 1, 0, None
-        generator = torch.Generator().manual_seed((self.seed + 1) * 2_000_003 + self.batches)
+        generator = torch.Generator().manual_seed(self._draw_seed((self.seed + 1) * 2_000_003, self.batches))
         self.batches += 1
         return _to_device(self.dataset.make_batch(torch.cat(parts), generator), self.device)
 
     def state_dict(self) -> dict[str, int]:
-        return {"epoch": self.epoch, "position": self.position, "draws": self.draws,
-                "batches": self.batches}
+        state = {"epoch": self.epoch, "position": self.position, "draws": self.draws,
+                 "batches": self.batches}
+        if self.world_size > 1:
+            state["world_size"] = self.world_size
+        return state
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         self.epoch, self.position, self.draws = int(state["epoch"]), int(state["position"]), int(state["draws"])
         self.batches = int(state.get("batches", 0))  # absent in checkpoints of older versions
+        saved_world = int(state.get("world_size", 1))
+        if saved_world != self.world_size:  # resumed with another number of processes
+            self.position = self.position * saved_world // self.world_size
         self._order = None
 
 

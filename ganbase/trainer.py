@@ -33,7 +33,9 @@ from tqdm import tqdm
 from ganbase import __version__
 from ganbase.checkpoint import atomic_write_json, atomic_write_text, load_tensors, read_json, save_tensors
 from ganbase.data import BatchStream, DataConfig, Dataset, data_mode, load_dataset
+from ganbase.ddp import DataParallel, convert_sync_batchnorm
 from ganbase.device import resolve_device
+from ganbase.distributed import SINGLE, World
 from ganbase.ema import ExponentialMovingAverage
 from ganbase.errors import UserError
 from ganbase.image_io import to_uint8
@@ -91,8 +93,8 @@ class _Updates:
     """The :class:`StepContext` the trainer hands to ``train_step``."""
 
     def __init__(self, optimizers: dict[str, torch.optim.Optimizer],
-                 scalers: dict[str, torch.amp.GradScaler], amp: bool) -> None:
-        self.optimizers, self.scalers, self.amp = optimizers, scalers, amp
+                 scalers: dict[str, torch.amp.GradScaler], amp: bool, parallel: DataParallel) -> None:
+        self.optimizers, self.scalers, self.amp, self.parallel = optimizers, scalers, amp, parallel
 
     def autocast(self) -> contextlib.AbstractContextManager:
         if self.amp:
@@ -102,7 +104,8 @@ class _Updates:
     def update(self, optimizer: str, loss: Tensor) -> None:
         scaler = self.scalers[optimizer]
         self.optimizers[optimizer].zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
+        with self.parallel.every_parameter_in(loss, self.optimizers[optimizer]) as loss:
+            scaler.scale(loss).backward()
         scaler.step(self.optimizers[optimizer])
         scaler.update()
 
@@ -111,14 +114,22 @@ class Trainer:
     """Trains ``model`` on ``dataset`` in ``run_dir``; ``fit`` runs until ``config.steps``."""
 
     def __init__(self, model: ZooModel, dataset: Dataset, run_dir: str | Path, config: TrainConfig,
-                 device: torch.device, quiet: bool = False) -> None:
+                 device: torch.device, quiet: bool = False, world: World = SINGLE,
+                 sync_batchnorm: bool = False) -> None:
+        """``world``: the torchrun job; ``config.batch_size`` is global, split over its ranks,
+        and only rank 0 writes checkpoints, grids and logs (see :mod:`ganbase.ddp`)."""
         config.validate()
         if config.amp and device.type != "cuda":
             raise UserError("--amp (mixed precision) needs a CUDA device")
+        if sync_batchnorm:
+            model = convert_sync_batchnorm(model, world, device)
         self.model = model.to(device).train()
-        self.dataset, self.config, self.device, self.quiet = dataset, config, device, quiet
+        self.dataset, self.config, self.device, self.world = dataset, config, device, world
+        self.quiet = quiet or not world.is_main
         self.run_dir = Path(run_dir)
-        self.stream = BatchStream(dataset, config.batch_size, config.seed, device)
+        self.parallel = DataParallel(self.model, world, device)
+        self.stream = BatchStream(dataset, world.local_batch(config.batch_size), config.seed, device,
+                                  world.rank, world.size)
         self.step = 0
         self._phase_index: int | None = None
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
@@ -129,7 +140,7 @@ class Trainer:
         self.schedulers = {name: torch.optim.lr_scheduler.LambdaLR(opt, schedule)
                            for name, opt in self.optimizers.items()}
         self.scalers = {name: torch.amp.GradScaler("cuda", enabled=config.amp) for name in self.optimizers}
-        self.updates = _Updates(self.optimizers, self.scalers, config.amp)
+        self.updates = _Updates(self.optimizers, self.scalers, config.amp, self.parallel)
         self.ema = None
         if config.ema_decay and model.ema_target:
             self.ema = ExponentialMovingAverage(getattr(model, model.ema_target), config.ema_decay)
@@ -233,23 +244,28 @@ class Trainer:
     # ----- the loop ------------------------------------------------------------------------
     def fit(self) -> dict[str, float]:
         """Train to ``config.steps``; returns the last logged losses."""
-        config = self.config
+        config, world = self.config, self.world
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._trim_log()
-        self.tensorboard = _open_tensorboard(self.run_dir)
+        if world.is_main:
+            self._trim_log()
+            self.tensorboard = _open_tensorboard(self.run_dir)
+        if world.is_distributed:  # every rank draws its own noise (checkpoints hold rank 0's RNG)
+            torch.manual_seed(world.rank_seed(config.seed, self.step))
         batches_per_step = self.model.real_batches_per_step()
         sums: dict[str, Tensor] = {}
         count, last_logged, saved_step = 0, {}, -1
         started = time.perf_counter()
         bar = tqdm(total=config.steps, initial=self.step, disable=self.quiet, unit="step",
                    desc=self.model.name, dynamic_ncols=True)
-        self._stop_requested = False
+        self._stop_requested = stop = False
         previous_handler = _install_sigint_handler(self._request_stop)
         try:
-            while self.step < config.steps and not self._stop_requested:
+            while self.step < config.steps and not stop:
                 self._enter_phase()
                 batches = [self.stream.next() for _ in range(batches_per_step)]
-                logs = self.model.train_step(batches, self.updates)
+                with self.parallel.installed():
+                    logs = self.model.train_step(batches, self.updates)
+                self.parallel.sync_buffers()
                 for scheduler in self.schedulers.values():
                     scheduler.step()
                 if self.ema is not None:
@@ -259,40 +275,49 @@ class Trainer:
                     sums[key] = sums.get(key, 0.0) + value.float()
                 count += 1
                 if self.step % config.log_every == 0 or self.step == config.steps:
-                    last_logged = {key: float(total) / count for key, total in sums.items()}
+                    last_logged = world.mean({key: float(total) / count for key, total in sums.items()},
+                                             self.device)
                     if not all(math.isfinite(v) for v in last_logged.values()):
                         raise UserError(f"losses became non-finite at step {self.step}: {last_logged}")
-                    self._log_row(last_logged, time.perf_counter() - started)
+                    if world.is_main:
+                        self._log_row(last_logged, time.perf_counter() - started)
                     bar.set_postfix({key: f"{value:.3f}" for key, value in last_logged.items()})
                     sums, count = {}, 0
-                if self.step % config.sample_every == 0:
+                if self.step % config.sample_every == 0 and world.is_main:
                     self.save_sample_grid()
                 if self.step % config.checkpoint_every == 0:
-                    self.save_checkpoint()
+                    self._checkpoint()
                     saved_step = self.step
                 bar.update(1)
+                stop = world.any(self._stop_requested, self.device)
         finally:
             _restore_sigint_handler(previous_handler)
             bar.close()
             if self.tensorboard is not None:
                 self.tensorboard.close()
-        if self._stop_requested:
+        if stop:
             if saved_step != self.step:
-                self.save_checkpoint()
+                self._checkpoint()
             raise TrainingInterrupted(f"interrupted; checkpoint saved at step {self.step} in "
                                       f"{self.run_dir}, continue with --resume")
         if saved_step != self.step:
-            self.save_checkpoint()
-        if self.step % config.sample_every != 0:
+            self._checkpoint()
+        if self.step % config.sample_every != 0 and world.is_main:
             self.save_sample_grid()
         return last_logged
+
+    def _checkpoint(self) -> None:
+        """Rank 0 saves, once every rank is known to hold the same weights."""
+        self.parallel.check_in_sync()
+        if self.world.is_main:
+            self.save_checkpoint()
 
     def _enter_phase(self) -> None:
         """Progressive models: set the resolution, fade-in alpha and batch size of this step."""
         phase = self.model.training_phase(self.step)
         if phase is not None:
             self.model.enter_phase(phase)
-            self.stream.batch_size = phase.batch_size
+            self.stream.batch_size = self.world.local_batch(phase.batch_size)
             if self._phase_index not in (None, phase.index) and not self.quiet:
                 tqdm.write(f"step {self.step}: {phase.name} (batch {phase.batch_size})")
             self._phase_index = phase.index
@@ -334,8 +359,10 @@ def config_as_json(config: Any) -> dict[str, Any]:
 
 def start_training(model_name: str, data_config: DataConfig, train_config: TrainConfig,
                    run_dir: str | Path, model_options: dict[str, Any] | None = None,
-                   device: str = "auto", quiet: bool = False) -> dict[str, float]:
-    """Create a run folder with its ``config.json`` and train from scratch."""
+                   device: str | torch.device = "auto", quiet: bool = False, world: World = SINGLE,
+                   sync_batchnorm: bool = False) -> dict[str, float]:
+    """Create a run folder with its ``config.json`` and train from scratch (``world``: see
+    :class:`Trainer`; rank 0 writes the folder)."""
     run_dir = Path(run_dir)
     if (run_dir / LATEST_FILE).exists():
         raise UserError(f"{run_dir} already holds a run; pass --resume to continue it or "
@@ -350,21 +377,22 @@ def start_training(model_name: str, data_config: DataConfig, train_config: Train
     options.update(dataset.model_options())
     _seed_everything(train_config.seed)
     model = create_model(model_name, **options)
-    trainer = Trainer(model, dataset, run_dir, train_config, resolved_device, quiet)
+    trainer = Trainer(model, dataset, run_dir, train_config, resolved_device, quiet, world, sync_batchnorm)
     run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(run_dir / CONFIG_FILE, {
-        "ganzoo_version": __version__,
-        "model": model_name,
-        "model_config": config_as_json(model.config),
-        "data": config_as_json(data_config),
-        "class_names": list(dataset.class_names),
-        "training": config_as_json(train_config),
-    })
+    if world.is_main:
+        atomic_write_json(run_dir / CONFIG_FILE, {
+            "ganzoo_version": __version__,
+            "model": model_name,
+            "model_config": config_as_json(model.config),
+            "data": config_as_json(data_config),
+            "class_names": list(dataset.class_names),
+            "training": config_as_json(train_config),
+        })
     return trainer.fit()
 
 
-def resume_training(run_dir: str | Path, steps: int | None = None, device: str = "auto",
-                    quiet: bool = False) -> dict[str, float]:
+def resume_training(run_dir: str | Path, steps: int | None = None, device: str | torch.device = "auto",
+                    quiet: bool = False, world: World = SINGLE, sync_batchnorm: bool = False) -> dict[str, float]:
     """Continue a run from its newest checkpoint, optionally to a new total ``steps``."""
     run_dir = Path(run_dir)
     config = read_run_config(run_dir)
@@ -382,10 +410,12 @@ def resume_training(run_dir: str | Path, steps: int | None = None, device: str =
             raise UserError(f"--steps {steps} is below the checkpoint's step {step}")
         train_config = dataclasses.replace(train_config, steps=steps)
         config["training"] = config_as_json(train_config)
-        atomic_write_json(run_dir / CONFIG_FILE, config)
+        if world.is_main:
+            atomic_write_json(run_dir / CONFIG_FILE, config)
     dataset = load_dataset(data_config)
     model = build_model(config)
-    trainer = Trainer(model, dataset, run_dir, train_config, resolve_device(device), quiet)
+    trainer = Trainer(model, dataset, run_dir, train_config, resolve_device(device), quiet, world,
+                      sync_batchnorm)
     trainer.load_checkpoint(folder)
     return trainer.fit()
 
