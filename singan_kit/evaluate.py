@@ -16,7 +16,6 @@ from ganbase.device import resolve_device
 from ganbase.errors import UserError
 from ganbase.metrics import (MEMORIZATION_THRESHOLD, as_batch, memorization, patch_nn_distances, patch_swd,
                              pixel_diversity)
-from ganbase.zoo_eval import evaluate_zoo_run  # noqa: F401  (re-exported for the zoo's HTML report)
 from singan_kit.folders import find_runs
 from singan_kit.run_folder import ALL_ARCHITECTURES, load_model
 from singan_kit.sample import generate
