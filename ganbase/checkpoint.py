@@ -1,7 +1,13 @@
 """Checkpoints as data, never pickles: safetensors weights plus JSON metadata, written atomically.
 
-Every write goes to a temporary file in the target folder and is renamed into place, so a crash
-leaves either the old file or the new one, never a torn file. Loading never executes code.
+Every write goes to a temporary file in the target folder, is flushed to disk and renamed into
+place, so a crash (even SIGKILL or power loss) leaves either the old file or the new one, never a
+torn file. Loading never executes code: weights are safetensors (a JSON header and raw bytes),
+and a pickle or ``torch.save`` file where weights are expected is refused, not unpickled.
+
+Test hook: the environment variable ``GANBASE_TEST_WRITE_DELAY`` (seconds) makes every atomic
+write pause between writing its temporary file and renaming it, so crash tests can kill a
+process in the middle of a checkpoint write. It is read on every write and unset in normal use.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -34,11 +41,29 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~_UMASK)
+        delay = os.environ.get("GANBASE_TEST_WRITE_DELAY")
+        if delay:
+            time.sleep(float(delay))
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename durable (POSIX); a no-op where folders cannot be opened (Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
@@ -75,9 +100,33 @@ def load_tensors(path: str | os.PathLike, device: str | torch.device = "cpu") ->
     path = Path(path)
     if not path.is_file():
         raise UserError(f"missing weights file: {path}")
+    data = path.read_bytes()
     try:
-        tensors = load_safetensors_bytes(path.read_bytes())
+        tensors = load_safetensors_bytes(data)
     except (SafetensorError, ValueError, RuntimeError, OSError) as exc:
+        if data[:1] == b"\x80" or data[:2] == b"PK":  # pickle protocol 2+ / torch.save zip archive
+            raise UserError(f"refusing to load {path}: it is a pickle or torch.save file, not safetensors "
+                            "(unpickling could run code from it)") from None
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UserError(f"corrupt or truncated weights file {path}: {reason}") from None
     return {name: t.to(device) for name, t in tensors.items()}
+
+
+def check_state_dict(expected: Mapping[str, torch.Tensor], tensors: Mapping[str, torch.Tensor],
+                     path: str | os.PathLike, what: str = "the model in config.json") -> None:
+    """Refuse, in one line, weights that do not match a network: missing, extra or misshapen tensors."""
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    mismatched = sorted(k for k in set(expected) & set(tensors)
+                        if tuple(expected[k].shape) != tuple(tensors[k].shape))
+    if mismatched:
+        key = mismatched[0]
+        detail = (f"{key} has shape {list(tensors[key].shape)}, expected {list(expected[key].shape)}"
+                  + (f" (and {len(mismatched) - 1} more)" if len(mismatched) > 1 else ""))
+    elif missing:
+        detail = f"missing {missing[:2]}" + (f" and {len(missing) - 2} more" if len(missing) > 2 else "")
+    elif unexpected:
+        detail = f"unexpected {unexpected[:2]}"
+    else:
+        return
+    raise UserError(f"weights in {path} do not match {what}: {detail}")

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from ganbase.checkpoint import load_tensors, read_json
+from ganbase.checkpoint import check_state_dict, load_tensors, read_json
 from ganbase.errors import UserError
 from ganbase.models import ZooModel, create_model
 
@@ -90,12 +90,5 @@ def load_model(run_dir: str | os.PathLike, device: torch.device | str = "cpu",
 
 def load_weights(module: torch.nn.Module, tensors: dict[str, torch.Tensor], path: Path) -> None:
     """``load_state_dict`` with a one-line error when the file does not fit the network."""
-    expected = module.state_dict()
-    missing = sorted(set(expected) - set(tensors))
-    unexpected = sorted(set(tensors) - set(expected))
-    mismatched = sorted(k for k in set(expected) & set(tensors) if expected[k].shape != tensors[k].shape)
-    if missing or unexpected or mismatched:
-        detail = (f"missing {missing[:2]}" if missing else
-                  f"unexpected {unexpected[:2]}" if unexpected else f"wrong shape {mismatched[:2]}")
-        raise UserError(f"weights in {path} do not fit the model in config.json ({detail})")
+    check_state_dict(module.state_dict(), tensors, path)
     module.load_state_dict(tensors)

@@ -29,7 +29,6 @@ This is training code: inference modules never import it.
 
 from __future__ import annotations
 
-import csv
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,6 +203,7 @@ class ConSinGANTrainer:
                                                    architectures=("consingan",))
         self.pyramid = self.model.pyramid
         self.critic_state = rf.load_critic(self.run_dir, self.device) if self.model.num_trained else None
+        self.previous_critic: dict[str, Tensor] | None = None
 
     def train(self) -> ConSinGANModel:
         """Train every remaining stage, saving after each; returns the finished model."""
@@ -267,7 +267,7 @@ class ConSinGANTrainer:
                         cfg, stage, noise_gen, penalty_gen, device, progress=self.progress,
                         log_every=self.log_every, on_iteration=replan, sync_cuda=self.sync_timing)
         model.noise_amps.append(noise_amp)
-        self.critic_state = critic.state_dict()
+        self.previous_critic, self.critic_state = self.critic_state, critic.state_dict()
         self._save(stage, fit.rows)
         last = fit.rows[-1]
         trained = min(stage + 1, cfg.concurrent_stages)
@@ -282,10 +282,12 @@ class ConSinGANTrainer:
         weights.update({f"z_opt_{n}": noise for n, noise in enumerate(model.fixed_noise)})
         meta = {"version": __version__, "scales": str(model.num_trained)}
         save_tensors(self.run_dir / rf.GENERATORS_FILE, weights, metadata=meta)
-        save_tensors(self.run_dir / rf.DISCRIMINATORS_FILE,
-                     {f"d.{k}": v for k, v in self.critic_state.items()}, metadata=meta)
+        critics = {stage: self.critic_state}
+        if self.previous_critic is not None:  # kept until config.json commits this stage
+            critics[stage - 1] = self.previous_critic
+        save_tensors(self.run_dir / rf.DISCRIMINATORS_FILE, rf.critic_tensors(critics), metadata=meta)
         self._write_preview(stage)
-        self._append_log(log_rows)
+        rf.write_log(self.run_dir, stage, log_rows, LOG_FIELDS)
         old = rf.read_meta(self.run_dir)
         rf.write_meta(self.run_dir, self.config, self.pyramid, old["source_image"], model.noise_amps,
                       old.get("notes", []), str(self.device))
@@ -297,15 +299,6 @@ class ConSinGANTrainer:
         row = side_by_side([to_uint8(self.model.reals[stage])[0], to_uint8(sample.clamp(-1, 1))[0],
                             to_uint8(self.model.reconstruction().clamp(-1, 1))[0]])
         atomic_write_bytes(self.run_dir / "previews" / f"scale_{stage:02d}.png", encode_image(row))
-
-    def _append_log(self, rows: list[dict]) -> None:
-        path = self.run_dir / rf.LOG_FILE
-        new = not path.exists()
-        with open(path, "a", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=LOG_FIELDS)
-            if new:
-                writer.writeheader()
-            writer.writerows(rows)
 
 
 __all__ = ["ConSinGANTrainer", "StageSummary", "fit_stage", "generator_param_groups", "stage_seed"]

@@ -7,20 +7,23 @@ A run folder holds
   written last, atomically, after every finished scale);
 - ``pyramid.safetensors``: the training image at every scale (float32, ``real_<n>``);
 - ``generators.safetensors``: generator weights ``g<n>.<param>`` and the reconstruction noise
-  ``z_opt`` (ConSinGAN: ``g.<param>`` and ``z_opt_<n>``); ``discriminators.safetensors``: the last
-  scale's critic (to initialise the next);
+  ``z_opt`` (ConSinGAN: ``g.<param>`` and ``z_opt_<n>``); ``discriminators.safetensors``: the critics
+  ``d<n>.<param>`` of the last two scales (the last finished one initialises the next scale);
 - ``real.png``, ``previews/scale_<n>.png`` (real | random sample | reconstruction), ``log.csv``.
-Nothing is pickled; loading never executes code from the folder.
+Nothing is pickled; loading never executes code from the folder. Every file is replaced
+atomically, and whatever a crash leaves between two commits of config.json is ignored or redone.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import torch
 
 from ganbase import __version__
-from ganbase.checkpoint import atomic_write_json, load_tensors, read_json
+from ganbase.checkpoint import atomic_write_json, atomic_write_text, check_state_dict, load_tensors, read_json
 from ganbase.errors import UserError
 from singan_kit.config import CONFIG_CLASSES, AnyConfig
 from singan_kit.consingan_model import ConSinGANModel, model_from_tensors
@@ -127,11 +130,8 @@ def _singan_from_tensors(meta: dict, reals: list[torch.Tensor], weights: dict[st
     for n, generator in enumerate(model.generators):
         prefix = f"g{n}."
         state = {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)}
-        try:
-            generator.load_state_dict(state)
-        except RuntimeError as exc:
-            reason = str(exc).splitlines()[0]
-            raise UserError(f"weights in {source} do not match config.json at scale {n}: {reason}") from None
+        check_state_dict(generator.state_dict(), state, source, f"scale {n} of the model in config.json")
+        generator.load_state_dict(state)
     return model
 
 
@@ -145,10 +145,45 @@ MODEL_BUILDERS = {"singan": _singan_from_tensors, "consingan": _consingan_from_t
 ALL_ARCHITECTURES = tuple(MODEL_BUILDERS)
 
 
+def critic_tensors(critics: dict[int, dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """The contents of ``discriminators.safetensors``: the critics of the given scales (``d<n>.*``)."""
+    return {f"d{scale}.{k}": v for scale, state in critics.items() for k, v in state.items()}
+
+
 def load_critic(run_dir: str | Path, device: torch.device | str = "cpu") -> dict[str, torch.Tensor] | None:
-    """The state dict of the last trained scale's critic, or None when no scale is trained."""
+    """The state dict of the last finished scale's critic, or None when no scale is trained.
+
+    The file keeps the critics of the last two scales, so that after a crash between writing it
+    for a new scale and committing that scale in config.json, the committed scale's critic is
+    still there. Files of older versions hold one critic as ``d.*``.
+    """
     run_dir = Path(run_dir)
     if not (run_dir / DISCRIMINATORS_FILE).is_file():
         return None
+    done = read_meta(run_dir)["scales_done"]
     critic = load_tensors(run_dir / DISCRIMINATORS_FILE, device)
-    return {k[2:]: v for k, v in critic.items() if k.startswith("d.")}
+    for prefix in (f"d{done - 1}.", "d."):
+        state = {k[len(prefix):]: v for k, v in critic.items() if k.startswith(prefix)}
+        if state:
+            return state
+    raise UserError(f"corrupt {run_dir / DISCRIMINATORS_FILE}: no critic for scale {done - 1}")
+
+
+def write_log(run_dir: str | Path, scale: int, rows: list[dict], fields: list[str]) -> None:
+    """Rewrite ``log.csv`` atomically: the rows of the scales before ``scale``, then ``rows``.
+
+    Rows that an interrupted attempt at ``scale`` (or later) left behind are dropped, so the log of
+    a resumed run holds every scale once.
+    """
+    path = Path(run_dir) / LOG_FILE
+    kept = []
+    if path.is_file():
+        for row in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8", errors="replace"))):
+            value = row.get(fields[0]) or ""
+            if value.isdigit() and int(value) < scale and None not in row and None not in row.values():
+                kept.append(row)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(kept + list(rows))
+    atomic_write_text(path, buffer.getvalue())

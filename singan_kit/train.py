@@ -22,7 +22,6 @@ Differences from the official code, all deliberate:
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -34,7 +33,7 @@ import torch.nn.functional as F
 from ganbase import __version__
 from ganbase.checkpoint import atomic_write_bytes, save_tensors
 from ganbase.discriminators import PatchDiscriminator
-from ganbase.errors import UserError
+from ganbase.errors import TrainingInterrupted, UserError
 from ganbase.image_io import encode_image, load_image, save_image, side_by_side, to_tensor, to_uint8
 from ganbase.threads import CoreMonitor, plan_threads
 from singan_kit.config import AnyConfig, SinGANConfig, filters_at_scale, iters_at_scale, noise_amplitude
@@ -103,6 +102,8 @@ def create_run(image_path: str | Path, out_dir: str | Path, config: AnyConfig, d
         fh, fw = pyramid.finest_size
         notes.append(f"image is {width}x{height} px, larger than max_size={config.max_size}: "
                      f"downscaled to {fw}x{fh}")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out {out_dir} is a file; the run needs a folder")
     if out_dir.exists() and any(out_dir.iterdir()):
         if not overwrite:
             raise UserError(f"output folder {out_dir} already exists and is not empty; "
@@ -110,7 +111,10 @@ def create_run(image_path: str | Path, out_dir: str | Path, config: AnyConfig, d
         for name in (rf.CONFIG_FILE, rf.GENERATORS_FILE, rf.DISCRIMINATORS_FILE, rf.LOG_FILE):
             (out_dir / name).unlink(missing_ok=True)
     reals = build_images(to_tensor(array), pyramid)
-    (out_dir / "previews").mkdir(parents=True, exist_ok=True)
+    try:
+        (out_dir / "previews").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create the run folder {out_dir}: {exc.strerror}") from None
     save_tensors(out_dir / rf.PYRAMID_FILE, {f"real_{n}": r for n, r in enumerate(reals)},
                  metadata={"version": __version__})
     save_image(out_dir / "real.png", reals[-1])
@@ -143,6 +147,7 @@ class SinGANTrainer:
     # ----------------------------------------------------------------------------------------
     def train(self) -> GeneratorPyramid:
         """Train every remaining scale, saving after each; returns the finished model."""
+        self.previous_critic: dict[str, torch.Tensor] | None = None
         default_threads = torch.get_num_threads()
         try:
             for scale in range(self.model.num_trained, self.pyramid.num_scales):
@@ -213,7 +218,7 @@ class SinGANTrainer:
 
         self.model.generators.append(generator)
         self.model.noise_amps.append(targets.noise_amp)
-        self.last_critic = critic.state_dict()
+        self.previous_critic, self.last_critic = self.last_critic, critic.state_dict()
         self._save(scale, fit.rows)
         stats = fit.last
         return ScaleSummary(scale, self.pyramid.num_scales, size, filters, iters, fit.seconds, targets.noise_amp,
@@ -227,10 +232,12 @@ class SinGANTrainer:
             weights.update({f"g{n}.{k}": v for k, v in generator.state_dict().items()})
         meta = {"version": __version__, "scales": str(self.model.num_trained)}
         save_tensors(self.run_dir / rf.GENERATORS_FILE, weights, metadata=meta)
-        save_tensors(self.run_dir / rf.DISCRIMINATORS_FILE,
-                     {f"d.{k}": v for k, v in self.last_critic.items()}, metadata=meta)
+        critics = {scale: self.last_critic}
+        if self.previous_critic is not None:  # kept until config.json commits this scale
+            critics[scale - 1] = self.previous_critic
+        save_tensors(self.run_dir / rf.DISCRIMINATORS_FILE, rf.critic_tensors(critics), metadata=meta)
         self._write_preview(scale)
-        self._append_log(log_rows)
+        rf.write_log(self.run_dir, scale, log_rows, LOG_FIELDS)
         old = rf.read_meta(self.run_dir)
         rf.write_meta(self.run_dir, self.config, self.pyramid, old["source_image"], self.model.noise_amps,
                       old.get("notes", []), str(self.device))
@@ -244,15 +251,6 @@ class SinGANTrainer:
         row = side_by_side([to_uint8(self.model.reals[scale])[0], to_uint8(sample)[0],
                             to_uint8(self.model.reconstructions()[scale])[0]])
         atomic_write_bytes(self.run_dir / "previews" / f"scale_{scale:02d}.png", encode_image(row))
-
-    def _append_log(self, rows: list[dict]) -> None:
-        path = self.run_dir / rf.LOG_FILE
-        new = not path.exists()
-        with open(path, "a", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=LOG_FIELDS)
-            if new:
-                writer.writeheader()
-            writer.writerows(rows)
 
 
 # The trainer of every architecture (the "architecture" of a run folder's config.json).
@@ -278,7 +276,19 @@ def train(image_path: str | Path | None, out_dir: str | Path, config: AnyConfig 
             on_notes(notes)
     trainer_class = TRAINERS[rf.read_meta(out_dir)["architecture"]]
     trainer = trainer_class(out_dir, device, progress=progress, on_scale_end=on_scale_end, threads=threads)
-    return trainer.train()
+    try:
+        return trainer.train()
+    except KeyboardInterrupt:
+        raise interrupted(out_dir) from None
+
+
+def interrupted(run_dir: str | Path) -> TrainingInterrupted:
+    """The error for Ctrl-C: finished scales are saved (config.json commits each one), the scale in
+    progress is lost and trained again on resume."""
+    meta = rf.read_meta(run_dir)
+    done, total = meta["scales_done"], meta["pyramid"].num_scales
+    return TrainingInterrupted(f"interrupted: {done} of {total} scales are saved in {run_dir}; "
+                               f"continue with: singan train --resume {run_dir}")
 
 
 __all__ = ["SinGANTrainer", "ScaleSummary", "create_run", "train"]
