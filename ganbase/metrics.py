@@ -37,7 +37,6 @@ MIN_LEVEL_SIZE = 16
 MEMORIZATION_THRESHOLD = 0.9
 
 
-
 def as_batch(images: Tensor) -> Tensor:
     """``[C, H, W]`` or ``[N, C, H, W]`` -> float ``[N, C, H, W]``."""
     if images.dim() == 3:
@@ -180,8 +179,8 @@ def patch_swd(real: Tensor, samples: Tensor, seed: int = 0, max_patches: int = 3
     shorter side of ``min_level_size``; levels smaller than a patch are skipped) take the 7x7
     patches of the real image and of the samples, each set at every position or, beyond
     ``max_patches`` positions, at that many distinct random positions (seeded; over all samples
-    pooled), normalise both sets per channel,
-    compute the sliced Wasserstein distance over 512 random directions, and average over levels.
+    pooled), normalise both sets per channel, compute the sliced Wasserstein distance over 512
+    random directions, and average over levels.
     Deviation from ProGAN: both sets are normalised with the *real* patches' mean and std instead
     of their own, so a global colour or contrast shift of the samples counts instead of being
     normalised away. Samples may have another size than the real image. Identical images score 0;
@@ -252,10 +251,11 @@ def pixel_diversity(real: Tensor, samples: Tensor) -> float:
     return float(spread / real.std(unbiased=False).clamp_min(1e-8))
 
 
-def _squared_distances_to_nearest(queries: Tensor, reference: Tensor, chunk: int = 1024) -> Tensor:
+def _squared_distances_to_nearest(queries: Tensor, reference: Tensor) -> Tensor:
     """For every query ``[Q, D]`` the squared Euclidean distance to its nearest row of
-    ``reference [R, D]``, via chunked matrix products (never a [Q, R, D] tensor)."""
+    ``reference [R, D]``, via matrix products over chunks of queries (at most ~4M distances at once)."""
     reference_norms = (reference * reference).sum(1)  # [R]
+    chunk = max(1, 4_000_000 // max(1, reference.shape[0]))
     nearest = []
     for start in range(0, queries.shape[0], chunk):
         block = queries[start:start + chunk]  # [q, D]
@@ -400,12 +400,19 @@ def precision_recall(real_features: Tensor, fake_features: Tensor, k: int = 3) -
     if min(real.shape[0], fake.shape[0]) <= k:
         raise UserError(f"precision/recall with k={k} needs more than {k} vectors per set")
 
-    def radii(points: Tensor) -> Tensor:
-        return torch.cdist(points, points).kthvalue(k + 1, dim=1).values  # the 1st is the point itself
+    def chunks(points: Tensor) -> list[Tensor]:  # rows in blocks of at most ~4M distances
+        size = max(1, 4_000_000 // max(real.shape[0], fake.shape[0]))
+        return list(points.split(size))
+
+    def distances(a: Tensor, b: Tensor) -> Tensor:  # exact (no matmul shortcut): a point is at 0 from itself
+        return torch.cdist(a, b, compute_mode="donot_use_mm_for_euclid_dist")
+
+    def radii(points: Tensor) -> Tensor:  # the 1st nearest is the point itself
+        return torch.cat([distances(block, points).kthvalue(k + 1, dim=1).values for block in chunks(points)])
 
     def coverage(manifold: Tensor, manifold_radii: Tensor, probes: Tensor) -> float:
-        inside = torch.cdist(probes, manifold) <= manifold_radii[None, :]
-        return float(inside.any(dim=1).double().mean())
+        inside = [(distances(block, manifold) <= manifold_radii[None, :]).any(dim=1) for block in chunks(probes)]
+        return float(torch.cat(inside).double().mean())
 
     return {"precision": coverage(real, radii(real), fake), "recall": coverage(fake, radii(fake), real)}
 

@@ -187,6 +187,8 @@ def test_precision_recall():
     assert metrics.precision_recall(real, real) == {"precision": 1.0, "recall": 1.0}
     far = metrics.precision_recall(real, real + 100.0)
     assert far == {"precision": 0.0, "recall": 0.0}
+    duplicated = torch.cat([real, real[:10].repeat(4, 1)])  # 5 copies each: radius 0, still inside
+    assert metrics.precision_recall(duplicated, duplicated) == {"precision": 1.0, "recall": 1.0}
     collapsed = real[:20].repeat(10, 1)  # a mode-collapsed generator: precise, poor recall
     scores = metrics.precision_recall(real, collapsed)
     assert scores["precision"] == 1.0 and scores["recall"] < 0.5
