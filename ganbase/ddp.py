@@ -124,6 +124,8 @@ class DataParallel:
         self.routed: dict[str, RoutedNetwork] = {}
         if not world.is_distributed:
             return
+        for size in getattr(model.config, "batch_sizes", ()):  # Progressive GAN's, per resolution:
+            world.local_batch(size)  # refuse an uneven split now, not at a later phase change
         device_ids = [device.index] if device.type == "cuda" else None
         for name in trained_networks(model):
             network = getattr(model, name)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Iterator, Sequence, TypeVar
@@ -126,8 +127,9 @@ def world_from_env() -> World:
     return World(_env_int("RANK", 0), size, _env_int("LOCAL_RANK", 0), max(1, local_size))
 
 
-def process_device(world: World, spec: str = "auto") -> torch.device:
-    """The device of this process: under torchrun ``auto``/``cuda`` mean ``cuda:LOCAL_RANK``."""
+def process_device(world: World, spec: str = "auto", share_gpus: bool = False) -> torch.device:
+    """The device of this process: under torchrun ``auto``/``cuda`` mean ``cuda:LOCAL_RANK``; with
+    ``share_gpus``, more processes than GPUs take the GPUs in turn (``LOCAL_RANK % GPUs``)."""
     if not world.is_distributed:
         return resolve_device(spec)
     spec = (spec or "auto").strip().lower()
@@ -141,6 +143,8 @@ def process_device(world: World, spec: str = "auto") -> torch.device:
     if not torch.cuda.is_available():
         raise UserError("--device cuda requested but CUDA is not available on this machine")
     count = torch.cuda.device_count()
+    if share_gpus:
+        return torch.device("cuda", world.local_rank % count)
     if world.local_rank >= count:
         raise UserError(f"{world.local_size} processes on this machine but only {count} GPU(s): "
                         f"use --nproc_per_node {count} or --device cpu")
@@ -158,15 +162,17 @@ def cpu_threads(world: World) -> int:
 
 @contextlib.contextmanager
 def distributed_world(device: str = "auto", backend: str | None = None, threads: int | None = None,
-                      timeout: timedelta | None = None) -> Iterator[tuple[World, torch.device]]:
+                      timeout: timedelta | None = None,
+                      share_gpus: bool = False) -> Iterator[tuple[World, torch.device]]:
     """Join the torchrun job (if any) for the duration of the block; yields (world, device).
 
-    ``backend`` None picks NCCL for CUDA devices and gloo for CPU. On CPU each process uses
-    ``threads`` or ``cores // LOCAL_WORLD_SIZE`` threads. The process group is destroyed on exit,
-    also after an error.
+    ``backend`` None picks NCCL for CUDA devices and gloo for CPU; ``share_gpus`` lets several
+    processes use one GPU (not with NCCL, which needs a GPU per process). On CPU each process
+    uses ``threads`` or ``cores // LOCAL_WORLD_SIZE`` threads. The process group is destroyed on
+    exit, also after an error.
     """
     world = world_from_env()
-    torch_device = process_device(world, device)
+    torch_device = process_device(world, device, share_gpus)
     if not world.is_distributed:
         yield world, torch_device
         return
@@ -179,10 +185,33 @@ def distributed_world(device: str = "auto", backend: str | None = None, threads:
     if timeout is not None:
         options["timeout"] = timeout
     dist.init_process_group(**options)
+    joined = World(world.rank, world.size, world.local_rank, world.local_size, chosen)
     try:
-        yield World(world.rank, world.size, world.local_rank, world.local_size, chosen), torch_device
+        yield joined, torch_device
+        _leave_together(joined)
     finally:
         dist.destroy_process_group()
+
+
+def _leave_together(world: World) -> None:
+    """Return only once every rank has finished its collectives (rank 0, which may host the
+    store, last): a rank that exits early closes connections a slower rank may still be reading,
+    and gloo can abort that rank. Counts in the rendezvous store, which outlives the group."""
+    try:
+        store = dist.distributed_c10d._get_default_store()
+    except (AttributeError, RuntimeError, ValueError):  # no store API in this torch: a barrier
+        dist.barrier()
+        return
+    store.add("leave/arrived", 1)
+    _wait_for_count(store, "leave/arrived", world.size)
+    store.add("leave/gone", 1)
+    if world.is_main:
+        _wait_for_count(store, "leave/gone", world.size)
+
+
+def _wait_for_count(store: Any, key: str, count: int) -> None:
+    while store.add(key, 0) < count:
+        time.sleep(0.005)
 
 
 __all__ = ["World", "SINGLE", "launched", "world_from_env", "process_device", "cpu_threads",

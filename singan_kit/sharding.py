@@ -43,8 +43,10 @@ FOLDER_TIMEOUT = timedelta(days=7)
 
 def folder_world(device: str = "auto", threads: int | None = None):
     """Join the torchrun job (if any) for folder work: gloo (only small Python objects travel
-    between ranks) with a long timeout; yields (world, this process's device)."""
-    return distributed_world(device, backend="gloo", threads=threads, timeout=FOLDER_TIMEOUT)
+    between ranks) with a long timeout; more processes than GPUs share the GPUs (one SinGAN
+    model rarely fills a GPU). Yields (world, this process's device)."""
+    return distributed_world(device, backend="gloo", threads=threads, timeout=FOLDER_TIMEOUT,
+                             share_gpus=True)
 
 
 def claim_path(out_root: str | Path, name: str) -> Path:
