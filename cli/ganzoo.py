@@ -7,13 +7,13 @@ non-zero. Models and their papers: ``ganzoo list``.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 import torch
 
+from cli.common import FiniteFloatRange, OneLineErrorGroup
 from cli.ganzoo_eval import eval_command
 from cli.ganzoo_report import report
 from ganbase import __version__
@@ -27,33 +27,7 @@ TRAIN_SETTINGS = ("data", "batch_size", "image_size", "channels", "seed", "amp",
                   "direction", "no_jitter", "no_flip")
 
 
-class OneLineErrorGroup(click.Group):
-    """A click group whose errors (usage or user errors) print as a single ``Error:`` line."""
-
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        try:
-            result = super().main(args, prog_name or "ganzoo", complete_var,
-                                  standalone_mode=False, **extra)
-        except click.ClickException as exc:
-            click.echo(f"Error: {exc.format_message()}", err=True)
-            sys.exit(exc.exit_code)
-        except click.Abort:
-            click.echo("Aborted!", err=True)
-            sys.exit(1)
-        if standalone_mode:
-            sys.exit(result if isinstance(result, int) else 0)
-        return result
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except UserError as exc:
-            raise click.ClickException(str(exc)) from None
-        except OSError as exc:
-            raise click.ClickException(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from None
-
-
-@click.group(cls=OneLineErrorGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("ganzoo", cls=OneLineErrorGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ganzoo")
 def main() -> None:
     """GAN model zoo: classic GANs, a VAE and image-to-image translators, one shared trainer.
@@ -116,7 +90,7 @@ def _parse_options(pairs: tuple[str, ...]) -> dict[str, str]:
               "iterations)  [default: 10000]; with --resume, a new total.")
 @click.option("--batch-size", type=int, default=None,
               help="[default: the model's paper: 64; pix2pix/cyclegan 1; stargan 16]")
-@click.option("--image-size", type=int, default=32, show_default=True,
+@click.option("--image-size", type=click.IntRange(4, 1024), default=32, show_default=True,
               help="Images are centre-cropped and resized to this (a power of two for conv models).")
 @click.option("--channels", type=int, default=None, help="1 (grayscale) or 3 (RGB)  "
               "[default: the data's own]")
@@ -242,7 +216,7 @@ def _resolve_label(label: str | None, config: dict[str, Any]) -> int | None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--label", default=None, help="Class index or name for conditional models.")
 @click.option("--no-ema", is_flag=True, help="Use the raw generator even if the run kept an EMA.")
-@click.option("--truncation", type=float, default=None, help="stylegan/stylegan2: truncation psi "
+@click.option("--truncation", type=FiniteFloatRange(), default=None, help="stylegan/stylegan2: truncation psi "
               "in w (1 = none, 0 = the average image; 0.7 is typical).")
 @click.option("--vary-noise", is_flag=True, help="stylegan/stylegan2: one latent (from --seed), "
               "--num different noise inputs.")
@@ -251,6 +225,7 @@ def sample(run: Path, num: int, out_dir: Path | None, grid: Path | None, seed: i
            label: str | None, no_ema: bool, truncation: float | None, vary_noise: bool,
            device: str) -> None:
     """Draw samples from the trained model in RUN."""
+    from ganbase.checkpoint import atomic_write_text
     from ganbase.images import sample_sheet, save_image_files, save_png
     from ganbase.runs import load_model
     from ganbase.sampling import draw_samples, vary_noise as noise_variations
@@ -266,7 +241,7 @@ def sample(run: Path, num: int, out_dir: Path | None, grid: Path | None, seed: i
         if samples.dim() == 2:
             out_dir.mkdir(parents=True, exist_ok=True)
             rows = "\n".join(",".join(f"{v:.6f}" for v in point) for point in samples.tolist())
-            (out_dir / "samples.csv").write_text("x,y\n" + rows + "\n", encoding="utf-8")
+            atomic_write_text(out_dir / "samples.csv", "x,y\n" + rows + "\n")
         else:
             save_image_files(out_dir, samples)
         click.echo(f"wrote {num} samples to {out_dir}")
@@ -286,7 +261,7 @@ def sample(run: Path, num: int, out_dir: Path | None, grid: Path | None, seed: i
 @click.option("--slerp", is_flag=True, help="Spherical instead of linear interpolation.")
 @click.option("--space", type=click.Choice(["z", "w"]), default="z", show_default=True,
               help="stylegan/stylegan2: walk in the intermediate latent space w.")
-@click.option("--truncation", type=float, default=1.0, show_default=True,
+@click.option("--truncation", type=FiniteFloatRange(), default=1.0, show_default=True,
               help="stylegan/stylegan2: truncation psi in w.")
 @click.option("--device", default="auto", show_default=True)
 def interpolate(run: Path, steps: int, pairs: int, out: Path, seed: int, label: str | None,
@@ -316,7 +291,7 @@ def interpolate(run: Path, steps: int, pairs: int, out: Path, seed: int, label: 
 @click.option("--row-seed", type=int, default=None, help="Seed of the left column  [default: --seed + 1]")
 @click.option("--coarse-layers", type=int, default=4, show_default=True,
               help="How many of the first styles (4x4 and 8x8 layers) come from the left column.")
-@click.option("--truncation", type=float, default=1.0, show_default=True)
+@click.option("--truncation", type=FiniteFloatRange(), default=1.0, show_default=True)
 @click.option("--no-ema", is_flag=True, help="Use the raw generator even if the run kept an EMA.")
 @click.option("--device", default="auto", show_default=True)
 def mix(run: Path, rows: int, cols: int, out: Path, seed: int, row_seed: int | None,

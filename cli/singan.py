@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from cli.common import NON_NEGATIVE_INT, POSITIVE_INT, OneLineErrorGroup
 from cli.singan_apps import animate, edit, harmonize, paint, sr
 from cli.singan_common import (config_overrides, consingan_options, echo_to_stderr, resolve,
                                training_options, user_errors)
@@ -19,7 +20,7 @@ from cli.singan_report import report
 from ganbase.errors import UserError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("singan", cls=OneLineErrorGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="singan-kit", prog_name="singan")
 def main() -> None:
     """SinGAN: learn a generative model from a single natural image."""
@@ -105,16 +106,16 @@ def train(image, out_dir, resume_dir, overwrite, preset, iters, max_size, min_si
 
 @main.command()
 @click.argument("run")
-@click.option("--num", "-n", type=int, default=50, show_default=True, help="Number of samples.")
+@click.option("--num", "-n", type=POSITIVE_INT, default=50, show_default=True, help="Number of samples.")
 @click.option("--scale", "scale_text", default="1", show_default=True,
               help="Size multiplier: one number for both sides or WxH (width x W, height x H). Resizes the "
                    "noise maps: retargeting. Use --start-scale 1 or 2 to keep large structures in place.")
-@click.option("--start-scale", type=int, default=0, show_default=True,
+@click.option("--start-scale", type=NON_NEGATIVE_INT, default=0, show_default=True,
               help="Keep the real image's structure below this scale (0: fully random).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--seed", type=NON_NEGATIVE_INT, default=0, show_default=True, help="Random seed.")
 @click.option("--out", "out_dir", default=None,
               help="Output folder (default: RUN/samples); for a folder of runs, <out>/<run name>.")
-@click.option("--batch-size", type=int, default=16, show_default=True, help="Samples per batch.")
+@click.option("--batch-size", type=POSITIVE_INT, default=16, show_default=True, help="Samples per batch.")
 @click.option("--grid", is_flag=True, help="Also write grid.png, a contact sheet of all samples.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
@@ -136,7 +137,11 @@ def sample(run, num, scale_text, start_scale, seed, out_dir, batch_size, grid, d
     echo = echo_to_stderr(quiet)
 
     def sample_run(run_dir: Path, out: Path, torch_device, bar_off: bool = quiet) -> str:
+        if out.exists() and not out.is_dir():
+            raise UserError(f"--out {out} is a file; samples are written to a folder")
         model = load_model(run_dir, torch_device, architectures=ALL_ARCHITECTURES)
+        if start_scale >= model.num_trained:  # checked before the progress bar starts
+            raise UserError(f"start scale must be between 0 and {model.num_trained - 1}, got {start_scale}")
         with tqdm(total=num, desc=f"sampling {run_dir.name}", unit="img", disable=bar_off, leave=False) as bar:
             samples = generate(model, num, scale_w, scale_h, start_scale, seed, batch_size, on_batch=bar.update)
         write_samples(samples, out, grid=grid)

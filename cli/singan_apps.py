@@ -11,6 +11,7 @@ from typing import Callable
 
 import click
 
+from cli.common import FRACTION, NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, POSITIVE_FLOAT, POSITIVE_INT
 from cli.singan_common import (config_overrides, echo_to_stderr, print_notes, resolve, training_options,
                                user_errors)
 from ganbase.errors import UserError
@@ -76,6 +77,7 @@ def _blend_command(kind: str, run, source, mask, inject_scale, out, seed, dilate
                    quiet):
     from singan_kit.apps.masks import EDITING_BLEND, HARMONIZATION_BLEND, BlendSettings
     from singan_kit.apps.reference import edit as edit_image, harmonize as harmonize_image
+    from ganbase.image_io import check_output_path
     from singan_kit.folders import is_run_folder
     from singan_kit.run_folder import load_critic, load_model
 
@@ -91,6 +93,7 @@ def _blend_command(kind: str, run, source, mask, inject_scale, out, seed, dilate
     def work(run_dir: Path, name: str, out_path: Path) -> str:
         image_path = _input_for(source, name, folder_mode, "--naive" if kind == "harmonized" else "--edited")
         mask_path = _input_for(mask, name, folder_mode, "--mask", mask=True)
+        check_output_path(out_path, image_path, mask_path)
         model = load_model(run_dir, torch_device)
         if kind == "edited":
             result = edit_image(model, image_path, mask_path, inject_scale, seed, settings)
@@ -121,10 +124,10 @@ def _blend_options(image_option: str, image_help: str, dilate_default: int):
                          help="Scale to inject at: 1 (coarsest possible) .. N (finest); -1 is the finest."),
             click.option("--out", default=None, help="Output image (default: RUN/<command>.png); for a folder "
                                                      "of runs, a folder of <run name>.png."),
-            click.option("--seed", type=int, default=0, show_default=True, help="Random seed."),
-            click.option("--dilate", type=int, default=None,
+            click.option("--seed", type=NON_NEGATIVE_INT, default=0, show_default=True, help="Random seed."),
+            click.option("--dilate", type=NON_NEGATIVE_INT, default=None,
                          help=f"Mask dilation radius in px [{dilate_default}, as the official code]."),
-            click.option("--blur", type=float, default=None, help="Mask blur sigma in px [5]."),
+            click.option("--blur", type=NON_NEGATIVE_FLOAT, default=None, help="Mask blur sigma in px [5]."),
         ]
         for option in reversed(options):
             func = option(func)
@@ -134,7 +137,7 @@ def _blend_options(image_option: str, image_help: str, dilate_default: int):
 
 @click.command()
 @_blend_options("--naive", "The background with the object pasted in (a folder for a folder of runs).", 7)
-@click.option("--fine-tune", type=int, default=0, show_default=True,
+@click.option("--fine-tune", type=NON_NEGATIVE_INT, default=0, show_default=True,
               help="First fine-tune the finest scale for this many iterations on the naive image.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress or notes.")
@@ -159,19 +162,20 @@ def edit(run, source, mask, inject_scale, out, seed, dilate, blur, device, quiet
 @click.option("--paint", "painting", required=True, help="Clip-art painting (a folder for a folder of runs).")
 @click.option("--inject-scale", type=int, required=True,
               help="Scale to inject at: 1 (coarsest possible) .. N (finest); -1 is the finest.")
-@click.option("--quantize", type=int, default=None,
+@click.option("--quantize", type=click.IntRange(min=2), default=None,
               help="Quantize the training image to K colours and retrain the injection scale on it "
                    "(the official code uses 5).")
-@click.option("--quantize-iters", type=int, default=None,
+@click.option("--quantize-iters", type=POSITIVE_INT, default=None,
               help="Iterations of that retraining [the scale's training iterations].")
 @click.option("--out", default=None, help="Output image (default: RUN/painted.png); for a folder of runs, "
                                           "a folder of <run name>.png.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--seed", type=NON_NEGATIVE_INT, default=0, show_default=True, help="Random seed.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress or notes.")
 @user_errors
 def paint(run, painting, inject_scale, quantize, quantize_iters, out, seed, device, quiet):
     """Turn a clip-art painting into an image with the textures of RUN's training image."""
+    from ganbase.image_io import check_output_path
     from singan_kit.apps.reference import paint as paint_image
     from singan_kit.folders import is_run_folder
     from singan_kit.run_folder import load_model
@@ -185,6 +189,7 @@ def paint(run, painting, inject_scale, quantize, quantize_iters, out, seed, devi
 
     def work(run_dir: Path, name: str, out_path: Path) -> str:
         source = _input_for(painting, name, folder_mode, "--paint")
+        check_output_path(out_path, source)
         model, centers = load_model(run_dir, torch_device), None
         if quantize:
             from singan_kit.apps.finetune import quantize_and_finetune
@@ -199,16 +204,16 @@ def paint(run, painting, inject_scale, quantize, quantize_iters, out, seed, devi
 
 @click.command()
 @click.argument("run")
-@click.option("--frames", type=int, default=100, show_default=True, help="Number of frames.")
-@click.option("--start-scale", type=int, default=2, show_default=True,
+@click.option("--frames", type=click.IntRange(min=2), default=100, show_default=True, help="Number of frames.")
+@click.option("--start-scale", type=NON_NEGATIVE_INT, default=2, show_default=True,
               help="Scales below this follow the training image (higher: smaller motions).")
-@click.option("--alpha", type=float, default=0.1, show_default=True, help="Pull towards the training image.")
-@click.option("--beta", type=float, default=0.9, show_default=True, help="Momentum of the walk (smoothness).")
-@click.option("--fps", type=float, default=10, show_default=True, help="Frames per second.")
+@click.option("--alpha", type=FRACTION, default=0.1, show_default=True, help="Pull towards the training image.")
+@click.option("--beta", type=FRACTION, default=0.9, show_default=True, help="Momentum of the walk (smoothness).")
+@click.option("--fps", type=POSITIVE_FLOAT, default=10, show_default=True, help="Frames per second.")
 @click.option("--loop", is_flag=True, help="Make the last frame lead back into the first.")
 @click.option("--out", default=None, help="clip.gif or clip.mp4 (default: RUN/animation.gif); for a folder "
                                           "of runs, a folder of <run name>.gif.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--seed", type=NON_NEGATIVE_INT, default=0, show_default=True, help="Random seed.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @user_errors
@@ -227,6 +232,8 @@ def animate(run, frames, start_scale, alpha, beta, fps, loop, out, seed, device,
     def work(run_dir: Path, name: str, out_path: Path) -> str:
         check_animation_path(out_path)
         model = load_model(run_dir, torch_device)
+        if start_scale >= model.num_trained:  # checked before the progress bar starts
+            raise UserError(f"start scale must be between 0 and {model.num_trained - 1}, got {start_scale}")
         with tqdm(total=frames, desc=f"animating {name}", unit="frame", disable=quiet, leave=False) as bar:
             clip = animate_frames(model, frames, start_scale, alpha, beta, seed, loop, on_batch=bar.update)
         write_animation(to_uint8(clip), out_path, fps)
@@ -249,6 +256,7 @@ def animate(run, frames, start_scale, alpha, beta, fps, loop, out, seed, device,
 def sr(image, factor, out, run_dir, preset, iters, max_size, min_size, scale_factor, lr, alpha, gp_weight,
        num_filters, max_filters, d_steps, g_steps, noise_amp, seed, device, threads, quiet):
     """Super-resolve IMAGE: train SinGAN on it in SR mode and upscale it FACTOR times."""
+    from ganbase.image_io import check_output_path
     from singan_kit.apps.sr_train import super_resolve_image
     from singan_kit.apps.super_resolution import check_factor
     from singan_kit.folders import check_folder_target, list_images, run_each, run_names, summary_table
@@ -267,7 +275,8 @@ def sr(image, factor, out, run_dir, preset, iters, max_size, min_size, scale_fac
         return _save(result, out_path, notes, quiet)
 
     if not Path(image).is_dir():
-        echo(upscale(Path(image), _check_image_out(Path(out)), Path(run_dir) if run_dir else None))
+        out_path = check_output_path(_check_image_out(Path(out)), image)
+        echo(upscale(Path(image), out_path, Path(run_dir) if run_dir else None))
         return
     out_root = check_folder_target(out, "--out")
     runs_root = check_folder_target(run_dir, "--run") if run_dir else None

@@ -9,20 +9,22 @@ import sys
 
 import click
 
+from cli.common import (NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, POSITIVE_FLOAT, POSITIVE_INT, FiniteFloatRange,
+                        click_error)
 from ganbase.errors import UserError
 
 
 def user_errors(func):
-    """Turn library errors into one-line click errors; Ctrl-C into a clean exit 130."""
+    """Turn library and OS errors into one-line click errors; Ctrl-C into a clean exit 130."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except UserError as exc:
-            raise click.ClickException(str(exc)) from None
+        except (UserError, OSError) as exc:
+            raise click_error(exc) from None
         except KeyboardInterrupt:
-            click.echo("\nInterrupted.", err=True)
+            click.echo("\nError: interrupted", err=True)
             sys.exit(130)
         except MemoryError:
             raise click.ClickException("out of memory: try a smaller --max-size or --batch-size") from None
@@ -52,21 +54,22 @@ TRAINING_OPTIONS = [
                  show_default=True,
                  help="paper: the paper's defaults; fast: fewer iterations for CPUs; tiny: seconds, for tests; "
                       "consingan: ConSinGAN (Hinz et al. 2021), see docs/consingan.md."),
-    click.option("--iters", type=int, default=None, help="Iterations per scale [paper: 2000]."),
-    click.option("--max-size", type=int, default=None, help="Longer side of the finest scale [250]."),
-    click.option("--min-size", type=int, default=None, help="Shorter side of the coarsest scale [25]."),
-    click.option("--scale-factor", type=float, default=None, help="Initial pyramid factor [0.75]."),
-    click.option("--lr", type=float, default=None, help="Adam learning rate of G and D [5e-4]."),
-    click.option("--alpha", type=float, default=None, help="Reconstruction loss weight [10]."),
-    click.option("--gp-weight", type=float, default=None, help="Gradient penalty weight [0.1]."),
-    click.option("--num-filters", type=int, default=None, help="Filters at the coarsest scale [32]."),
-    click.option("--max-filters", type=int, default=None, help="Maximum filters per layer [128]."),
-    click.option("--d-steps", type=int, default=None, help="Critic steps per iteration [3]."),
-    click.option("--g-steps", type=int, default=None, help="Generator steps per iteration [3]."),
-    click.option("--noise-amp", type=float, default=None, help="Noise amplitude factor [0.1]."),
-    click.option("--seed", type=int, default=None, help="Random seed [0]."),
+    click.option("--iters", type=POSITIVE_INT, default=None, help="Iterations per scale [paper: 2000]."),
+    click.option("--max-size", type=POSITIVE_INT, default=None, help="Longer side of the finest scale [250]."),
+    click.option("--min-size", type=POSITIVE_INT, default=None, help="Shorter side of the coarsest scale [25]."),
+    click.option("--scale-factor", type=FiniteFloatRange(0, 1, min_open=True, max_open=True), default=None,
+                 help="Initial pyramid factor [0.75]."),
+    click.option("--lr", type=POSITIVE_FLOAT, default=None, help="Adam learning rate of G and D [5e-4]."),
+    click.option("--alpha", type=NON_NEGATIVE_FLOAT, default=None, help="Reconstruction loss weight [10]."),
+    click.option("--gp-weight", type=NON_NEGATIVE_FLOAT, default=None, help="Gradient penalty weight [0.1]."),
+    click.option("--num-filters", type=POSITIVE_INT, default=None, help="Filters at the coarsest scale [32]."),
+    click.option("--max-filters", type=POSITIVE_INT, default=None, help="Maximum filters per layer [128]."),
+    click.option("--d-steps", type=POSITIVE_INT, default=None, help="Critic steps per iteration [3]."),
+    click.option("--g-steps", type=POSITIVE_INT, default=None, help="Generator steps per iteration [3]."),
+    click.option("--noise-amp", type=NON_NEGATIVE_FLOAT, default=None, help="Noise amplitude factor [0.1]."),
+    click.option("--seed", type=NON_NEGATIVE_INT, default=None, help="Random seed [0]."),
     click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
-    click.option("--threads", type=int, default=None, help="CPU threads (default: chosen per scale)."),
+    click.option("--threads", type=POSITIVE_INT, default=None, help="CPU threads (default: chosen per scale)."),
     click.option("--quiet", "-q", is_flag=True, help="No progress bars or summaries."),
 ]
 
@@ -79,10 +82,10 @@ def training_options(func):
 
 
 CONSINGAN_OPTIONS = [
-    click.option("--stages", type=int, default=None, help="consingan: number of stages [6]."),
-    click.option("--concurrent-stages", type=int, default=None,
+    click.option("--stages", type=click.IntRange(min=2), default=None, help="consingan: number of stages [6]."),
+    click.option("--concurrent-stages", type=POSITIVE_INT, default=None,
                  help="consingan: newest stages trained at once [3]."),
-    click.option("--lr-scale", type=float, default=None,
+    click.option("--lr-scale", type=NON_NEGATIVE_FLOAT, default=None,
                  help="consingan: learning-rate factor per stage below the newest [0.1]."),
 ]
 

@@ -12,6 +12,7 @@ process in the middle of a checkpoint write. It is read on every write and unset
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import tempfile
@@ -52,6 +53,15 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     _fsync_folder(path.parent)
 
 
+def remove_temp_files(folder: str | os.PathLike) -> int:
+    """Delete the temporary files (``.<name>.<random>.tmp``) that interrupted atomic writes left in
+    ``folder`` and its subfolders; returns how many. Call it only when no write is in progress."""
+    stale = [p for p in Path(folder).rglob(".*.tmp") if p.is_file()]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return len(stale)
+
+
 def _fsync_folder(folder: Path) -> None:
     """Make a rename durable (POSIX); a no-op where folders cannot be opened (Windows)."""
     try:
@@ -72,6 +82,30 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def append_text(path: str | os.PathLike, text: str) -> None:
+    """Append ``text`` (whole lines) with one ``write`` call on an ``O_APPEND`` file.
+
+    For logs that grow by a line at a time, where rewriting the file would cost quadratic time: a
+    crash leaves at most a torn last line, which :func:`complete_csv_rows` drops on resume.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        os.write(fd, text.encode("utf-8"))
+    finally:
+        os.close(fd)
+
+
+def complete_csv_rows(text: str) -> list[list[str]]:
+    """The rows of a CSV log that are complete: the header, then rows with as many fields."""
+    lines = text.splitlines()
+    if text and not text.endswith("\n"):
+        lines = lines[:-1]  # a torn last line
+    rows = list(csv.reader(lines))
+    if not rows:
+        return []
+    return rows[:1] + [row for row in rows[1:] if len(row) == len(rows[0])]
 
 
 def read_json(path: str | os.PathLike) -> dict:

@@ -2,7 +2,8 @@
 
 Any format imageio/Pillow reads is accepted; grayscale, gray+alpha, RGBA, palette and 16-bit
 images are converted to 3-channel float RGB in [0, 1]. Problems (missing, not an image,
-truncated) become one-line :class:`UserError` messages.
+truncated, NaN or infinite values in float images, too many channels, decompression bombs beyond
+Pillow's limit) become one-line :class:`UserError` messages.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ def load_image(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
     elif array.dtype == bool:
         array = array.astype(np.float32)
     elif np.issubdtype(array.dtype, np.floating):
+        bad = int(np.count_nonzero(~np.isfinite(array)))
+        if bad:
+            raise UserError(f"image {path} has {bad} NaN or infinite pixel value(s)")
         array = np.clip(array.astype(np.float32), 0.0, 1.0)
     elif np.issubdtype(array.dtype, np.integer):
         array = np.clip(array.astype(np.float32) / float(np.iinfo(array.dtype).max), 0.0, 1.0)
@@ -62,6 +66,17 @@ def load_image(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
     elif array.shape[2] != 3:
         raise UserError(f"cannot read image {path}: {array.shape[2]} channels")
     return np.ascontiguousarray(array), notes
+
+
+def check_output_path(out: str | os.PathLike, *inputs: str | os.PathLike | None) -> Path:
+    """Refuse an output path that is one of the inputs (it would be overwritten) or a folder."""
+    out = Path(out)
+    if out.is_dir():
+        raise UserError(f"--out {out} is a folder; give a file name such as {out / 'out.png'}")
+    for source in inputs:
+        if source is not None and Path(source).exists() and out.exists() and out.samefile(source):
+            raise UserError(f"--out {out} is the input file {source}; choose another output name")
+    return out
 
 
 def to_tensor(array: np.ndarray) -> Tensor:

@@ -20,6 +20,7 @@ from ganbase.checkpoint import check_state_dict, load_tensors, read_json
 from ganbase.errors import UserError
 from ganbase.models import ZooModel, create_model
 
+RUN_FORMAT = 1  # version of the run-folder layout; newer folders are refused, not misread
 CONFIG_FILE = "config.json"
 LATEST_FILE = "latest.json"
 CHECKPOINTS_DIR = "checkpoints"
@@ -42,6 +43,10 @@ def read_run_config(run_dir: str | os.PathLike) -> dict[str, Any]:
     if not (run_dir / CONFIG_FILE).is_file():
         raise UserError(f"{run_dir} is not a ganzoo run folder (no {CONFIG_FILE})")
     config = read_json(run_dir / CONFIG_FILE)
+    run_format = config.get("format", 1)
+    if not isinstance(run_format, int) or run_format > RUN_FORMAT:
+        raise UserError(f"{run_dir} was written by a newer version (format {run_format!r}, this is "
+                        f"{RUN_FORMAT}): upgrade singan-kit")
     for key in ("model", "model_config"):
         if key not in config:
             raise UserError(f"corrupt {run_dir / CONFIG_FILE}: missing {key!r}")

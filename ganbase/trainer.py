@@ -31,18 +31,19 @@ from torch import Tensor
 from tqdm import tqdm
 
 from ganbase import __version__
-from ganbase.checkpoint import atomic_write_json, atomic_write_text, load_tensors, read_json, save_tensors
+from ganbase.checkpoint import (append_text, atomic_write_json, atomic_write_text, complete_csv_rows, load_tensors,
+                                read_json, remove_temp_files, save_tensors)
 from ganbase.data import BatchStream, DataConfig, Dataset, data_mode, load_dataset
 from ganbase.ddp import DataParallel, convert_sync_batchnorm
 from ganbase.device import resolve_device
 from ganbase.distributed import SINGLE, World
 from ganbase.ema import ExponentialMovingAverage
-from ganbase.errors import UserError
+from ganbase.errors import TrainingInterrupted, UserError  # raised after Ctrl-C, once saved
 from ganbase.image_io import to_uint8
 from ganbase.images import make_grid, render_points, save_png
 from ganbase.models import OptimizerSpec, ZooModel, create_model, get_model_class
 from ganbase.runs import (CHECKPOINTS_DIR, CONFIG_FILE, EMA_WEIGHTS, LATEST_FILE, LOG_FILE, MODEL_WEIGHTS,
-                          SAMPLES_DIR, TRAINING_META, TRAINING_TENSORS, checkpoint_dir_name,
+                          RUN_FORMAT, SAMPLES_DIR, TRAINING_META, TRAINING_TENSORS, checkpoint_dir_name,
                           build_model, latest_checkpoint, load_weights, read_run_config)
 from ganbase.train_state import capture_rng, flatten_optimizer, restore_rng, unflatten_optimizer
 
@@ -83,10 +84,6 @@ class TrainConfig:
             raise UserError(f"unknown --lr-schedule {self.lr_schedule!r}; use {', '.join(LR_SCHEDULES)}")
         if not (self.ema_decay == 0.0 or 0.0 < self.ema_decay < 1.0):
             raise UserError(f"--ema-decay must be 0 (off) or in (0, 1), got {self.ema_decay}")
-
-
-class TrainingInterrupted(UserError):
-    """Raised after Ctrl-C once the step in progress is finished and checkpointed."""
 
 
 class _Updates:
@@ -202,23 +199,26 @@ class Trainer:
         path = self.run_dir / LOG_FILE
         row = {"step": self.step, "seconds": round(seconds, 3),
                "lr": self.schedulers[next(iter(self.schedulers))].get_last_lr()[0], **values}
-        new_file = not path.is_file()
-        with path.open("a", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(row))
-            if new_file:
-                writer.writeheader()
-            writer.writerow(row)
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(row), lineterminator="\n")
+        if not path.is_file():
+            writer.writeheader()
+        writer.writerow(row)
+        append_text(path, buffer.getvalue())  # one write: a crash tears at most this row
         if self.tensorboard is not None:
             for key, value in values.items():
                 self.tensorboard.add_scalar(f"loss/{key}", value, self.step)
 
     def _trim_log(self) -> None:
-        """Drop log rows written after the checkpoint we resume from."""
+        """Drop log rows written after the checkpoint we resume from, and a row a crash tore."""
         path = self.run_dir / LOG_FILE
         if not path.is_file():
             return
-        rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
-        kept = rows[:1] + [row for row in rows[1:] if row and row[0].isdigit() and int(row[0]) <= self.step]
+        if self.step == 0:  # a fresh start (again, after a crash before the first checkpoint)
+            path.unlink()
+            return
+        rows = complete_csv_rows(path.read_text(encoding="utf-8", errors="replace"))
+        kept = rows[:1] + [row for row in rows[1:] if row[0].isdigit() and int(row[0]) <= self.step]
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="\n").writerows(kept)
         atomic_write_text(path, buffer.getvalue())
@@ -373,6 +373,10 @@ def start_training(model_name: str, data_config: DataConfig, train_config: Train
     data_config = dataclasses.replace(data_config, labeled=model_class.data_kind == "labeled",
                                       mode=data_mode(model_class.data_kind))
     dataset = load_dataset(data_config)
+    source = Path(data_config.source)
+    if source.is_dir() and source.resolve() in (run_dir.resolve(), *run_dir.resolve().parents):
+        raise UserError(f"--out {run_dir} is inside the data folder {source}; its sample grids would "
+                        "become training data: choose another --out")
     options = dict(model_options or {})
     options.update(dataset.model_options())
     _seed_everything(train_config.seed)
@@ -381,6 +385,7 @@ def start_training(model_name: str, data_config: DataConfig, train_config: Train
     run_dir.mkdir(parents=True, exist_ok=True)
     if world.is_main:
         atomic_write_json(run_dir / CONFIG_FILE, {
+            "format": RUN_FORMAT,
             "ganzoo_version": __version__,
             "model": model_name,
             "model_config": config_as_json(model.config),
@@ -397,9 +402,8 @@ def resume_training(run_dir: str | Path, steps: int | None = None, device: str |
     run_dir = Path(run_dir)
     config = read_run_config(run_dir)
     found = latest_checkpoint(run_dir)
-    if found is None:
-        raise UserError(f"{run_dir} has no checkpoint to resume from; start it without --resume")
-    step, folder = found
+    remove_temp_files(run_dir)  # left by writes that a crash interrupted
+    step, folder = found if found is not None else (0, None)  # None: stopped before its first checkpoint
     try:
         train_config = TrainConfig(**config["training"])
         data_config = DataConfig(**config["data"])
@@ -413,10 +417,13 @@ def resume_training(run_dir: str | Path, steps: int | None = None, device: str |
         if world.is_main:
             atomic_write_json(run_dir / CONFIG_FILE, config)
     dataset = load_dataset(data_config)
+    if folder is None:
+        _seed_everything(train_config.seed)  # as start_training, so the model starts the same
     model = build_model(config)
     trainer = Trainer(model, dataset, run_dir, train_config, resolve_device(device), quiet, world,
                       sync_batchnorm)
-    trainer.load_checkpoint(folder)
+    if folder is not None:
+        trainer.load_checkpoint(folder)
     return trainer.fit()
 
 

@@ -144,6 +144,11 @@ def translate_files(model: TranslationModel, config: dict[str, Any], source: str
         targets, folders = {"": None}, {"": out_dir}
 
     names = list(job.inputs)
+    for folder in folders.values():  # refuse before anything is read or written
+        clash = next((job.inputs[name] for name in names if (folder / name).exists()
+                      and (folder / name).samefile(job.inputs[name])), None)
+        if clash is not None:
+            raise UserError(f"--out {out_dir} would overwrite the input {clash}; choose another folder")
     inputs = {name: read_input(job.inputs[name], channels) for name in names}
     results: dict[str, dict[str, Tensor]] = {name: {} for name in names}
     by_shape: dict[tuple[int, int], list[str]] = {}

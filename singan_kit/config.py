@@ -10,6 +10,7 @@ adjusted to fit, min side 25 px, max side 250 px.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, fields
 
 from ganbase.errors import UserError
@@ -57,6 +58,8 @@ class SinGANConfig:
 
     def validate(self) -> "SinGANConfig":
         checks = [
+            (all(math.isfinite(v) for v in dataclasses.astuple(self) if isinstance(v, float)),
+             "numbers must be finite (not nan or inf)"),
             (self.architecture == "singan", "architecture must be 'singan'"),
             (self.iters >= 1, "iters must be >= 1"),
             (self.fine_iters is None or self.fine_iters >= 1, "fine_iters must be >= 1"),

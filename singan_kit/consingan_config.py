@@ -63,6 +63,8 @@ class ConSinGANConfig:
 
     def validate(self) -> "ConSinGANConfig":
         checks = [
+            (all(math.isfinite(v) for v in dataclasses.astuple(self) if isinstance(v, float)),
+             "numbers must be finite (not nan or inf)"),
             (self.architecture == ARCHITECTURE, f"architecture must be {ARCHITECTURE!r}"),
             (self.num_stages >= 2, "num_stages must be >= 2"),
             (self.concurrent_stages >= 1, "concurrent_stages must be >= 1"),

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from ganbase import __version__
-from ganbase.checkpoint import atomic_write_bytes, save_tensors
+from ganbase.checkpoint import atomic_write_bytes, remove_temp_files, save_tensors
 from ganbase.discriminators import PatchDiscriminator
 from ganbase.errors import TrainingInterrupted, UserError
 from ganbase.image_io import encode_image, load_image, save_image, side_by_side, to_tensor, to_uint8
@@ -271,6 +271,7 @@ def train(image_path: str | Path | None, out_dir: str | Path, config: AnyConfig 
     else:
         if image_path is None:
             raise UserError("give an image to train on, or --resume a run folder")
+        remove_temp_files(out_dir)  # left by writes that a crash interrupted
         notes = create_run(image_path, out_dir, config or SinGANConfig(), device, overwrite=overwrite)
         if on_notes is not None:
             on_notes(notes)

@@ -10,6 +10,7 @@ gradient scaling. ``sample`` and ``decode`` are the inference side.
 from __future__ import annotations
 
 import dataclasses
+import math
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping, Protocol, Sequence
@@ -192,9 +193,27 @@ def coerce_option(key: str, value: Any, default: Any) -> Any:
             item_type = type(default[0]) if default else int
             return tuple(item_type(item) for item in items)
         if isinstance(default, (int, float, str)):
-            return type(default)(value)
+            return check_number_option(key, type(default)(value))
     except (TypeError, ValueError):
         raise UserError(f"model option {key}={value!r}: expected {type(default).__name__}") from None
+    return value
+
+
+#: integer options that size a network or an interval: 0 would build an empty layer or divide by 0
+POSITIVE_OPTION_NAMES = ("latent_dim", "w_dim", "width", "d_width", "fmap_base", "fmap_max", "phase_images",
+                         "n_critic", "r1_interval", "pl_interval", "d_pieces", "d_joint_pieces")
+
+
+def check_number_option(key: str, value: Any) -> Any:
+    """Refuse numbers no model can use: nan/inf, negative counts, zero sizes, learning rates <= 0."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise UserError(f"model option {key}={value}: must be a finite number")
+    if isinstance(value, int) and not isinstance(value, bool):
+        minimum = 1 if key in POSITIVE_OPTION_NAMES or key.endswith(("_hidden", "_units")) else 0
+        if value < minimum:
+            raise UserError(f"model option {key}={value}: must be at least {minimum}")
+    if key in ("lr", "d_lr") and value <= 0:
+        raise UserError(f"model option {key}={value}: a learning rate must be > 0")
     return value
 
 

@@ -3,7 +3,8 @@ arrays or tensors, checked and brought to the size of a trained model.
 
 Decisions (documented in the README, "SinGAN applications"):
 - A reference image (naive paste, edit, painting) of another size than the model's finest scale
-  is resized to it, with a note when its aspect ratio differs.
+  is resized to it, with a note when its aspect ratio differs; beyond a 4-fold difference (e.g. a
+  strip) it is refused, since the result would be mostly stretch.
 - A mask must have the size of its reference image, otherwise the input is refused.
 - A mask is the mean of its channels; a mask with grey values (e.g. saved as JPEG) is thresholded
   at 0.5, with a note. An empty mask is refused.
@@ -22,6 +23,7 @@ from ganbase.image_io import load_image, to_tensor
 from singan_kit.imresize import imresize
 
 BINARY_TOLERANCE = 0.02  # mask values this close to 0 or 1 count as black or white
+MAX_STRETCH = 4.0  # a reference image whose aspect ratio differs more than this from the model's is refused
 
 
 def read_reference(source, what: str = "image") -> tuple[Tensor, list[str]]:
@@ -85,7 +87,12 @@ def fit_to_size(image: Tensor, size: tuple[int, int], what: str, notes: list[str
     height, width = image.shape[-2:]
     if (height, width) == tuple(size):
         return image
-    if abs((width / height) / (size[1] / size[0]) - 1) > 0.02:
+    stretch = (width / height) / (size[1] / size[0])
+    if not 1 / MAX_STRETCH <= stretch <= MAX_STRETCH:
+        raise UserError(f"{what} is {width}x{height} px, far from the shape of the model's {size[1]}x{size[0]} px "
+                        f"images (aspect ratios differ {max(stretch, 1 / stretch):.0f}-fold); crop it to "
+                        "about that shape")
+    if abs(stretch - 1) > 0.02:
         notes.append(f"{what} is {width}x{height} px, the model's images {size[1]}x{size[0]} px: "
                      "resized, its aspect ratio changes")
     return imresize(image, size=tuple(size)).clamp(-1, 1)
