@@ -2,8 +2,12 @@
 
     python bench/singan_speed.py IMAGE [--preset fast] [--iters N] [--device cpu] [--json]
 
-Prints per scale: size, filters, iterations, median seconds per iteration, seconds for the scale;
-then total training time, peak memory, and samples per second for 50 samples at 1x and at 1.5x2.
+Prints per scale: size, filters, iterations, median seconds per iteration, seconds for the scale,
+the floating-point work of one iteration (counted from the layer shapes, ganbase/flops.py), the
+achieved GFLOP/s and the efficiency: achieved / the machine's float32 matrix-multiply GFLOP/s,
+measured in the same run with the same thread count (TF32 on CUDA exactly when cuDNN uses it).
+Then total training time, peak memory (CPU: peak RSS; CUDA: peak allocated), and samples per
+second for 50 samples at 1x and at 1.5x2. On CUDA, ``--no-cuda-graphs`` runs the eager path.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ganbase.device import resolve_device  # noqa: E402
-from singan_kit.config import make_config  # noqa: E402
+from ganbase.flops import matmul_gflops  # noqa: E402
+from singan_kit.config import PRESETS, make_config  # noqa: E402
+from singan_kit.fit import iteration_flops  # noqa: E402
 from singan_kit.run_folder import load_model  # noqa: E402
 from singan_kit.sample import generate  # noqa: E402
 from singan_kit.train import SinGANTrainer, create_run  # noqa: E402
@@ -53,19 +59,26 @@ def time_sampling(model, num: int, scale_w: float, scale_h: float, device: torch
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("image")
-    parser.add_argument("--preset", default="fast", choices=["paper", "fast", "tiny"])
+    parser.add_argument("--preset", default="fast", choices=sorted(PRESETS))
     parser.add_argument("--iters", type=int, default=None, help="iterations per scale (overrides the preset)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--samples", type=int, default=50)
     parser.add_argument("--out", default=None, help="run folder to keep (default: a temporary folder)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--no-cuda-graphs", action="store_true", help="CUDA: run iterations eagerly")
+    parser.add_argument("--no-channels-last", action="store_true", help="CUDA: NCHW activations")
     args = parser.parse_args()
 
     device = resolve_device(args.device)
     config = make_config(args.preset)
     if args.iters is not None:  # the same count at every scale
         config = dataclasses.replace(config, iters=args.iters, fine_iters=None).validate()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    matmul = matmul_gflops(device)
+    if not args.json:
+        print(f"{device}: float32 matrix multiply {matmul:.0f} GFLOP/s ({torch.get_num_threads()} threads)", flush=True)
     tmp = tempfile.TemporaryDirectory() if args.out is None else None
     run_dir = Path(args.out or tmp.name) / "run"
     create_run(args.image, run_dir, config, device, overwrite=True)
@@ -83,12 +96,25 @@ def main() -> None:
 
     start = time.perf_counter()
     SinGANTrainer(run_dir, device, progress=False, on_scale_end=record, threads=args.threads,
-                  sync_timing=True).train()
+                  sync_timing=True, cuda_graphs=not args.no_cuda_graphs,
+                  channels_last=False if args.no_channels_last else None).train()
     train_seconds = time.perf_counter() - start
+    for row in scales:  # counted after training so that counting is not timed
+        flops = iteration_flops(config, row["scale"], (row["height"], row["width"]))
+        row["gflop_per_iter"] = round(flops / 1e9, 2)
+        row["gflops"] = round(flops / 1e9 / row["median_s_per_iter"], 1)
+        row["efficiency"] = round(row["gflops"] / matmul, 3)
+    if not args.json:
+        print("scale    size     filters  s/iter   GFLOP/iter  GFLOP/s  efficiency")
+        for row in scales:
+            print(f"{row['scale']:>5}  {row['width']:>4}x{row['height']:<4} {row['filters']:>6}  "
+                  f"{row['median_s_per_iter']:8.4f}  {row['gflop_per_iter']:9.2f}  {row['gflops']:8.1f}  "
+                  f"{row['efficiency']:8.1%}")
     model = load_model(run_dir, device)
     result = {
         "image": args.image, "preset": args.preset, "config": config.to_dict(), "device": str(device),
         "torch": torch.__version__, "machine": platform.processor() or platform.machine(),
+        "cuda_graphs": device.type == "cuda" and not args.no_cuda_graphs, "matmul_gflops": round(matmul, 1),
         "threads_available": torch.get_num_threads(), "scales": scales,
         "train_seconds": round(train_seconds, 1),
         "peak_memory_mb": round(peak_memory_mb(device), 1),

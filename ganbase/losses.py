@@ -94,12 +94,14 @@ class WGANGPLoss(WGANLoss):
             loss = loss + self.drift_weight * (real_scores**2).mean()
         return loss
 
-    def penalty(self, critic: Critic, real: Tensor, fake: Tensor) -> Tensor:
+    def penalty(self, critic: Critic, real: Tensor, fake: Tensor, mix: Tensor | None = None) -> Tensor:
+        """``mix`` ``[N]``: the interpolation factors, drawn here when not given."""
         fake = fake.detach()
         real = real.detach()
-        mix = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), generator=self.generator,
-                         device="cpu" if self.generator is not None else real.device)
-        mix = mix.to(device=real.device, dtype=real.dtype)
+        if mix is None:
+            mix = torch.rand((real.shape[0],), generator=self.generator,
+                             device="cpu" if self.generator is not None else real.device)
+        mix = mix.to(device=real.device, dtype=real.dtype).view((-1,) + (1,) * (real.dim() - 1))
         interpolates = (mix * real + (1.0 - mix) * fake).requires_grad_(True)
         scores = critic(interpolates)
         (grads,) = torch.autograd.grad(scores.sum(), interpolates, create_graph=True)

@@ -10,6 +10,7 @@ is the caller's choice. This is training code: inference modules never import it
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -20,12 +21,17 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from ganbase.cuda_graphs import GraphedStep, graphs_available, make_adam, set_learning_rate
+from ganbase.discriminators import PatchDiscriminator
+from ganbase.flops import count_flops
 from ganbase.losses import WGANGPLoss
-from singan_kit.config import SinGANConfig, lr_decay_iter
-from singan_kit.model import scale_noise
+from singan_kit.config import SinGANConfig, filters_at_scale, lr_decay_iter
+from singan_kit.model import make_generator, scale_noise, to_device
 
 RANDOM_BATCH_ITERS = 8  # iterations whose random critic inputs are generated in one batch (at most)
 RANDOM_BATCH_BYTES = 256 * 2**20  # memory budget of one batched pass through the coarser scales
+
+STAT_NAMES = ("d_loss", "d_real", "d_fake", "gradient_penalty", "g_adv", "rec_loss")
 
 # random_inputs(count) -> [count, 3, h, w]: inputs ("prev" images) of this scale for critic steps
 RandomInputs = Callable[[int], Tensor]
@@ -65,93 +71,190 @@ def random_batch_iters(size: tuple[int, int], num_filters: int, d_steps: int) ->
     return int(max(1, min(RANDOM_BATCH_ITERS, RANDOM_BATCH_BYTES // (per_sample * d_steps))))
 
 
+class _FloatScores:
+    """The critic with float32 scores, so that losses and penalties stay float32 under autocast."""
+
+    def __init__(self, critic: nn.Module) -> None:
+        self.critic = critic
+
+    def __call__(self, images: Tensor) -> Tensor:
+        return self.critic(images).float()
+
+
+class _ScaleStep:
+    """One training iteration of a scale: ``d_steps`` critic steps, then ``g_steps`` generator steps.
+
+    All random data comes in as tensors (``noise`` ``[1, 3, h, w]``, ``prevs`` ``[d_steps, 3, h,
+    w]`` and the gradient penalty's ``mixes`` ``[d_steps]``), so that the same call can be
+    captured as a CUDA graph. Returns the last steps' losses ``[6]`` (see ``STAT_NAMES``) without
+    synchronising.
+    """
+
+    def __init__(self, generator: nn.Module, critic: nn.Module, targets: ScaleTargets, config: SinGANConfig,
+                 opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer, adversarial: WGANGPLoss,
+                 grads_to_none: bool, bf16: bool = False) -> None:
+        self.generator, self.critic, self.config = generator, critic, config
+        self.bf16 = bf16  # bfloat16 autocast of the convolutions (CUDA); losses stay float32
+        self.opt_g, self.opt_d, self.adversarial = opt_g, opt_d, adversarial
+        self.grads_to_none = grads_to_none  # False while graphed: replays reuse the grad buffers
+        self.real, self.rec_input, self.noise_amp = targets.real, targets.rec_input, targets.noise_amp
+        self.rec_in = (targets.rec_input if targets.rec_noise is None
+                       else targets.noise_amp * targets.rec_noise + targets.rec_input)
+
+    def __call__(self, noise: Tensor, prevs: Tensor, mixes: Tensor) -> Tensor:
+        if not self.bf16:
+            return self._iteration(noise, prevs, mixes)
+        # the autocast cache must be off inside CUDA graph capture
+        with torch.autocast(self.real.device.type, dtype=torch.bfloat16, cache_enabled=False):
+            return self._iteration(noise, prevs, mixes)
+
+    def _iteration(self, noise: Tensor, prevs: Tensor, mixes: Tensor) -> Tensor:
+        cfg, real = self.config, self.real
+        generator = self.generator
+        critic = _FloatScores(self.critic)
+        for step in range(cfg.d_steps):
+            prev = prevs[step:step + 1]
+            keep_graph = step == cfg.d_steps - 1  # reused by the first generator step
+            with torch.set_grad_enabled(keep_graph):
+                fake = generator(self.noise_amp * noise + prev, prev)
+            self.opt_d.zero_grad(set_to_none=self.grads_to_none)
+            d_real = critic(real).mean()
+            d_fake = critic(fake.detach()).mean()
+            penalty = self.adversarial.penalty(critic, real, fake, mixes[step:step + 1])
+            d_loss = d_fake - d_real + penalty
+            d_loss.backward()
+            self.opt_d.step()
+
+        self.critic.requires_grad_(False)
+        for step in range(cfg.g_steps):
+            self.opt_g.zero_grad(set_to_none=self.grads_to_none)
+            if step > 0:
+                fake = generator(self.noise_amp * noise + prev, prev)
+            g_adv = self.adversarial.generator_loss(critic(fake))
+            if cfg.alpha > 0:
+                rec_loss = cfg.alpha * F.mse_loss(generator(self.rec_in, self.rec_input), real)
+                g_loss = g_adv + rec_loss
+            else:
+                rec_loss = torch.zeros((), device=real.device)
+                g_loss = g_adv
+            g_loss.backward()
+            self.opt_g.step()
+        self.critic.requires_grad_(True)
+        return torch.stack([d_loss, d_real, d_fake, penalty, g_adv, rec_loss]).detach()
+
+
+def _draw_block(targets: ScaleTargets, random_inputs: RandomInputs, iters: int, d_steps: int,
+                noise_gen: torch.Generator, device: torch.device) -> tuple[Tensor, Tensor, Tensor]:
+    """Random data of ``iters`` iterations: noise ``[iters, 3, h, w]``, prevs, penalty mixes."""
+    size = tuple(targets.real.shape[-2:])
+    noise = scale_noise(targets.scale, iters, size, noise_gen, device)
+    prevs = random_inputs(iters * d_steps)  # [iters * d_steps, 3, h, w]
+    mixes = torch.rand((iters * d_steps,), generator=noise_gen)
+    return noise, prevs, to_device(mixes, device)
+
+
 def fit_scale(generator: nn.Module, critic: nn.Module, targets: ScaleTargets, random_inputs: RandomInputs,
               config: SinGANConfig, iters: int, noise_gen: torch.Generator, device: torch.device,
               progress: bool = False, desc: str = "", log_every: int = 10,
-              on_iteration: Callable[[int], None] | None = None, sync_cuda: bool = False) -> FitResult:
-    """Fit ``generator`` (and ``critic``) of ``targets.scale`` for ``iters`` iterations, in place."""
+              on_iteration: Callable[[int], None] | None = None, sync_cuda: bool = False,
+              cuda_graphs: bool = True, channels_last: bool = False, bf16: bool = False) -> FitResult:
+    """Fit ``generator`` (and ``critic``) of ``targets.scale`` for ``iters`` iterations, in place.
+
+    On CUDA each iteration is replayed as one CUDA graph (``cuda_graphs=False`` runs it eagerly;
+    the math is the same). Losses are read back once a second for the progress bar and once at
+    the end, never per iteration. ``channels_last`` stores activations as NHWC (faster cuDNN
+    kernels); ``bf16`` runs the convolutions under bfloat16 autocast (CUDA).
+    """
     cfg = config
     size = tuple(targets.real.shape[-2:])
-    real, rec_input, noise_amp = targets.real, targets.rec_input, targets.noise_amp
-    rec_in = rec_input if targets.rec_noise is None else noise_amp * targets.rec_noise + rec_input
-    generator.to(device).train().requires_grad_(True)
-    critic.to(device).train().requires_grad_(True)
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    generator.to(device, memory_format=memory_format).train().requires_grad_(True)
+    critic.to(device, memory_format=memory_format).train().requires_grad_(True)
+    if channels_last:
+        targets = dataclasses.replace(targets, **{
+            name: getattr(targets, name).contiguous(memory_format=memory_format)
+            for name in ("real", "rec_input", "rec_noise") if getattr(targets, name) is not None})
+    graphed = cuda_graphs and graphs_available(device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes for the whole scale
     filters = next(m for m in generator.modules() if isinstance(m, nn.Conv2d)).out_channels
-    pool_iters = random_batch_iters(size, filters, cfg.d_steps)
+    block_iters = random_batch_iters(size, filters, cfg.d_steps)
 
-    adam = dict(betas=(cfg.beta1, cfg.beta2))
-    if device.type == "cuda":
-        adam["fused"] = True
-    opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr_generator, **adam)
-    opt_d = torch.optim.Adam(critic.parameters(), lr=cfg.lr_discriminator, **adam)
-    milestones = [lr_decay_iter(iters, cfg.lr_decay_at)]
-    sched_g = torch.optim.lr_scheduler.MultiStepLR(opt_g, milestones, gamma=cfg.lr_decay_factor)
-    sched_d = torch.optim.lr_scheduler.MultiStepLR(opt_d, milestones, gamma=cfg.lr_decay_factor)
-    adversarial = WGANGPLoss(weight=cfg.gp_weight, per_pixel=True, generator=noise_gen)
+    betas = (cfg.beta1, cfg.beta2)
+    opt_g = make_adam(generator.parameters(), cfg.lr_generator, betas, device, capturable=graphed)
+    opt_d = make_adam(critic.parameters(), cfg.lr_discriminator, betas, device, capturable=graphed)
+    decay_at = lr_decay_iter(iters, cfg.lr_decay_at)
+    adversarial = WGANGPLoss(weight=cfg.gp_weight, per_pixel=True)
+    step = _ScaleStep(generator, critic, targets, cfg, opt_g, opt_d, adversarial, grads_to_none=not graphed,
+                      bf16=bf16 and device.type == "cuda")
+    run_step = GraphedStep(step, device) if graphed else step
 
     result = FitResult()
     bar = tqdm(total=iters, desc=desc, disable=not progress, leave=False, dynamic_ncols=True)
     start = time.perf_counter()
-    stamps = [start]
-    random_pool = torch.empty(0)
+    stamps, logged = [start], []  # logged: (iteration, stats [6] on the device, lr, seconds)
+    last_postfix = start
+    block: tuple[Tensor, Tensor, Tensor] | None = None
+    row = block_iters
     for it in range(iters):
         if on_iteration is not None:
             on_iteration(it)
-        noise = scale_noise(targets.scale, 1, size, noise_gen, device)  # fixed for this iteration
-        if random_pool.shape[0] < cfg.d_steps:
-            random_pool = random_inputs(cfg.d_steps * pool_iters)
-        for step in range(cfg.d_steps):
-            prev, random_pool = random_pool[:1], random_pool[1:]
-            keep_graph = step == cfg.d_steps - 1  # reused by the first generator step
-            with torch.set_grad_enabled(keep_graph):
-                fake = generator(noise_amp * noise + prev, prev)
-            opt_d.zero_grad(set_to_none=True)
-            d_real = critic(real).mean()
-            d_fake = critic(fake.detach()).mean()
-            penalty = adversarial.penalty(critic, real, fake)
-            d_loss = d_fake - d_real + penalty
-            d_loss.backward()
-            opt_d.step()
-
-        critic.requires_grad_(False)
-        for step in range(cfg.g_steps):
-            opt_g.zero_grad(set_to_none=True)
-            if step > 0:
-                fake = generator(noise_amp * noise + prev, prev)
-            g_adv = adversarial.generator_loss(critic(fake))
-            g_loss = g_adv
-            if cfg.alpha > 0:
-                rec_loss = cfg.alpha * F.mse_loss(generator(rec_in, rec_input), real)
-                g_loss = g_adv + rec_loss
-            else:
-                rec_loss = torch.zeros(())
-            g_loss.backward()
-            opt_g.step()
-        critic.requires_grad_(True)
-        sched_g.step()
-        sched_d.step()
+        if it == decay_at:
+            set_learning_rate(opt_g, cfg.lr_generator * cfg.lr_decay_factor)
+            set_learning_rate(opt_d, cfg.lr_discriminator * cfg.lr_decay_factor)
+        if row == block_iters:
+            block = _draw_block(targets, random_inputs, block_iters, cfg.d_steps, noise_gen, device)
+            block, row = tuple(t.contiguous(memory_format=memory_format) if t.dim() == 4 else t for t in block), 0
+        noise, prevs, mixes = block
+        d = cfg.d_steps
+        stats = run_step(noise[row:row + 1], prevs[row * d:(row + 1) * d], mixes[row * d:(row + 1) * d])
+        row += 1
         if sync_cuda:
             torch.cuda.synchronize(device)
-        stamps.append(time.perf_counter())
-
+        now = time.perf_counter()
+        stamps.append(now)
         bar.update(1)
         if (it + 1) % log_every == 0 or it + 1 == iters:
-            stats = {
-                "scale": targets.scale, "iter": it + 1, "d_loss": d_loss.item(), "d_real": d_real.item(),
-                "d_fake": d_fake.item(), "gradient_penalty": penalty.item(), "g_adv": g_adv.item(),
-                "rec_loss": rec_loss.item(), "lr": sched_g.get_last_lr()[0],
-                "seconds": round(time.perf_counter() - start, 3),
-            }
-            result.rows.append(stats)
-            bar.set_postfix(D=f"{stats['d_loss']:.3f}", G=f"{stats['g_adv']:.3f}", rec=f"{stats['rec_loss']:.4f}")
+            lr = cfg.lr_generator * (cfg.lr_decay_factor if it >= decay_at else 1.0)
+            logged.append((it + 1, stats.clone(), lr, round(now - start, 3)))
+            if progress and now - last_postfix >= 1.0:  # one device sync a second at most
+                values = dict(zip(STAT_NAMES, logged[-1][1].tolist()))
+                bar.set_postfix(D=f"{values['d_loss']:.3f}", G=f"{values['g_adv']:.3f}",
+                                rec=f"{values['rec_loss']:.4f}")
+                last_postfix = now
     bar.close()
-    generator.eval().requires_grad_(False)
-    critic.eval().requires_grad_(False)
+    if isinstance(run_step, GraphedStep):
+        run_step.release()
+    generator.to(memory_format=torch.contiguous_format).eval().requires_grad_(False)
+    critic.to(memory_format=torch.contiguous_format).eval().requires_grad_(False)
+    if logged:
+        values = torch.stack([stats for _, stats, _, _ in logged]).cpu().tolist()  # one sync
+        for (iteration, _, lr, seconds), row_values in zip(logged, values):
+            result.rows.append({"scale": targets.scale, "iter": iteration, **dict(zip(STAT_NAMES, row_values)),
+                                "lr": lr, "seconds": seconds})
     result.seconds = time.perf_counter() - start
     result.median_iter_seconds = float(np.median(np.diff(stamps))) if iters else 0.0
     return result
 
 
-__all__ = ["ScaleTargets", "FitResult", "RandomInputs", "fit_scale", "random_batch_iters"]
+def iteration_flops(config: SinGANConfig, scale: int, size: tuple[int, int]) -> int:
+    """FLOPs of one training iteration's critic and generator steps at ``scale`` (``size`` = h, w).
+
+    Counted on the ``meta`` device from the layer shapes (:mod:`ganbase.flops`): convolutions and
+    their (double) backward passes; not the coarser scales' pass that makes the random inputs.
+    """
+    meta = torch.device("meta")
+    filters = filters_at_scale(scale, config.num_filters, config.max_filters, config.filters_double_every)
+    generator = make_generator(scale, config).to(meta)
+    critic = PatchDiscriminator(3, filters, config.num_layers, config.kernel_size).to(meta)
+    real = torch.zeros(1, 3, *size, device=meta)
+    targets = ScaleTargets(scale, real, real, real if scale == 0 else None, 0.1)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=config.lr_generator)
+    opt_d = torch.optim.Adam(critic.parameters(), lr=config.lr_discriminator)
+    step = _ScaleStep(generator, critic, targets, config, opt_g, opt_d, WGANGPLoss(config.gp_weight, per_pixel=True),
+                      grads_to_none=True)
+    total, _ = count_flops(step, real, real.expand(config.d_steps, 3, *size), torch.zeros(config.d_steps, device=meta))
+    return total
+
+
+__all__ = ["ScaleTargets", "FitResult", "RandomInputs", "fit_scale", "random_batch_iters", "iteration_flops"]

@@ -53,7 +53,15 @@ def scale_noise(scale: int, batch: int, size: tuple[int, int], generator: torch.
     """Gaussian noise ``[batch, 3, h, w]``; one channel broadcast to three at the coarsest scale."""
     channels = 1 if scale == 0 else 3
     noise = torch.randn((batch, channels, *size), generator=generator)
-    return noise.to(device).expand(batch, 3, *size)
+    return to_device(noise, device).expand(batch, 3, *size)
+
+
+def to_device(tensor: Tensor, device: torch.device | str) -> Tensor:
+    """Move a CPU tensor to ``device``; to CUDA through pinned memory, without waiting for the GPU."""
+    device = torch.device(device)
+    if device.type != "cuda":
+        return tensor.to(device)
+    return tensor.pin_memory().to(device, non_blocking=True)
 
 
 def run_scales(generators: Sequence[nn.Module], noise_amps: Sequence[float], scale_factor: float,

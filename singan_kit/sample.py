@@ -29,7 +29,7 @@ from ganbase.images import make_grid
 from singan_kit.consingan_model import ConSinGANModel
 from singan_kit.consingan_model import sample_batch as consingan_batch
 from singan_kit.imresize import imresize
-from singan_kit.model import GeneratorPyramid, NoiseFn, scale_noise
+from singan_kit.model import GeneratorPyramid, NoiseFn, scale_noise, to_device
 
 _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
 
@@ -55,7 +55,8 @@ def sample_seed(seed: int, index: int) -> int:
 
 def _batched_noise(generators: list[torch.Generator], device: torch.device) -> NoiseFn:
     def noise_fn(scale: int, batch: int, size: tuple[int, int]) -> Tensor:
-        return torch.cat([scale_noise(scale, 1, size, g, device) for g in generators])
+        noise = torch.cat([scale_noise(scale, 1, size, g) for g in generators])  # drawn on the CPU
+        return to_device(noise, device)  # one transfer for the batch
     return noise_fn
 
 

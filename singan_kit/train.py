@@ -127,8 +127,12 @@ class SinGANTrainer:
 
     def __init__(self, run_dir: str | Path, device: torch.device | str = "cpu", progress: bool = True,
                  on_scale_end: Callable[[ScaleSummary], None] | None = None, log_every: int = 10,
-                 threads: int | None = None, sync_timing: bool = False) -> None:
+                 threads: int | None = None, sync_timing: bool = False, cuda_graphs: bool = True,
+                 channels_last: bool | None = None) -> None:
         self.run_dir = Path(run_dir)
+        self.cuda_graphs = cuda_graphs  # replay each iteration as a CUDA graph on CUDA devices
+        # NHWC activations: faster cuDNN kernels on CUDA (measured), slower on CPU
+        self.channels_last = torch.device(device).type == "cuda" if channels_last is None else channels_last
         self.sync_timing = sync_timing and torch.device(device).type == "cuda"
         self.device = torch.device(device)
         self.progress = progress
@@ -143,11 +147,11 @@ class SinGANTrainer:
         self.model.train(False)
         self.pyramid = self.model.pyramid
         self.last_critic = rf.load_critic(self.run_dir, self.device) if self.model.num_trained > 0 else None
+        self.previous_critic: dict[str, torch.Tensor] | None = None
 
     # ----------------------------------------------------------------------------------------
     def train(self) -> GeneratorPyramid:
         """Train every remaining scale, saving after each; returns the finished model."""
-        self.previous_critic: dict[str, torch.Tensor] | None = None
         default_threads = torch.get_num_threads()
         try:
             for scale in range(self.model.num_trained, self.pyramid.num_scales):
@@ -214,7 +218,8 @@ class SinGANTrainer:
         fit = fit_scale(generator, critic, targets, lambda count: self._random_inputs(scale, count, noise_gen),
                         cfg, iters, noise_gen, self.device, progress=self.progress,
                         desc=f"scale {scale}/{self.pyramid.num_scales - 1}", log_every=self.log_every,
-                        on_iteration=replan, sync_cuda=self.sync_timing)
+                        on_iteration=replan, sync_cuda=self.sync_timing, cuda_graphs=self.cuda_graphs,
+                        channels_last=self.channels_last)
 
         self.model.generators.append(generator)
         self.model.noise_amps.append(targets.noise_amp)
@@ -266,12 +271,12 @@ def train(image_path: str | Path | None, out_dir: str | Path, config: AnyConfig 
     device = torch.device(device)
     if resume:
         meta = rf.read_meta(out_dir)
+        remove_temp_files(out_dir)  # left by writes that a crash interrupted
         if meta["scales_done"] == meta["pyramid"].num_scales:
             return rf.load_model(out_dir, device, architectures=rf.ALL_ARCHITECTURES)
     else:
         if image_path is None:
             raise UserError("give an image to train on, or --resume a run folder")
-        remove_temp_files(out_dir)  # left by writes that a crash interrupted
         notes = create_run(image_path, out_dir, config or SinGANConfig(), device, overwrite=overwrite)
         if on_notes is not None:
             on_notes(notes)
