@@ -9,6 +9,7 @@ negative, ``nan``, ``inf``) is refused before any work starts. No paper.
 
 from __future__ import annotations
 
+import errno
 import math
 import sys
 from typing import Any
@@ -21,11 +22,24 @@ from ganbase.errors import UserError
 def click_error(exc: BaseException) -> click.ClickException:
     """The one-line click error for a library error (keeping its exit code) or an OS error."""
     if isinstance(exc, OSError):
-        message = f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
-        return click.ClickException(message)
+        return click.ClickException(os_error_message(exc))
     error = click.ClickException(str(exc))
     error.exit_code = getattr(exc, "exit_code", 1)
     return error
+
+
+def os_error_message(exc: OSError) -> str:
+    """A message naming the path and the problem, for the OS errors bad output paths cause."""
+    name = exc.filename
+    if name is None:
+        return str(exc.strerror or exc)
+    if exc.errno == errno.ENOTDIR:
+        return f"cannot write {name}: part of that path is a file, not a folder"
+    if exc.errno == errno.EEXIST:
+        return f"cannot create the folder {name}: a file of that name exists"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"cannot write {name}: {(exc.strerror or 'not allowed').lower()}"
+    return f"{exc.strerror or exc}: {name}"
 
 
 class OneLineErrorGroup(click.Group):

@@ -27,10 +27,14 @@ def load_image(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
         raise UserError(f"image not found: {path}")
     if not path.is_file():
         raise UserError(f"not a file: {path}")
+    if path.stat().st_size == 0:
+        raise UserError(f"cannot read image {path}: the file is empty")
     try:
         array = iio.imread(path)
     except Exception as exc:  # imageio raises many types for unreadable files
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "Could not find a backend" in reason:
+            reason = "not an image, or a format none of imageio's plugins reads"
         raise UserError(f"cannot read image {path}: {reason}") from None
     notes: list[str] = []
     if array.ndim == 4:  # animated GIF / multi-page TIFF: first frame
@@ -69,10 +73,13 @@ def load_image(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
 
 
 def check_output_path(out: str | os.PathLike, *inputs: str | os.PathLike | None) -> Path:
-    """Refuse an output path that is one of the inputs (it would be overwritten) or a folder."""
+    """Refuse an output path that is a folder, lies under a file, or is one of the inputs."""
     out = Path(out)
     if out.is_dir():
         raise UserError(f"--out {out} is a folder; give a file name such as {out / 'out.png'}")
+    blocking = next((parent for parent in out.parents if parent.exists() and not parent.is_dir()), None)
+    if blocking is not None:
+        raise UserError(f"cannot write --out {out}: {blocking} is a file, not a folder")
     for source in inputs:
         if source is not None and Path(source).exists() and out.exists() and out.samefile(source):
             raise UserError(f"--out {out} is the input file {source}; choose another output name")

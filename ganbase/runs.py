@@ -43,6 +43,8 @@ def read_run_config(run_dir: str | os.PathLike) -> dict[str, Any]:
     if not (run_dir / CONFIG_FILE).is_file():
         raise UserError(f"{run_dir} is not a ganzoo run folder (no {CONFIG_FILE})")
     config = read_json(run_dir / CONFIG_FILE)
+    if config.get("model") == "singan":
+        raise UserError(f"{run_dir} is a SinGAN run folder; use the singan command")
     run_format = config.get("format", 1)
     if not isinstance(run_format, int) or run_format > RUN_FORMAT:
         raise UserError(f"{run_dir} was written by a newer version (format {run_format!r}, this is "
