@@ -126,7 +126,7 @@ def test_singan_eval_bad_input(runs, tmp_path):
     assert_one_line_error(singan("eval", runs / "c"), "corrupt JSON")
     assert_one_line_error(singan("eval", runs / "a", "--inception-weights", tmp_path / "w.pth"),
                           "pt_inception-2015-12-05")
-    assert_one_line_error(singan("eval", runs / "a", "--start-scale", 99, "-q"), "start scale")
+    assert_one_line_error(singan("eval", runs / "a", "--start-scale", 99, "-q"), "start")
     assert_one_line_error(singan("eval", tmp_path), "not a SinGAN run folder")
 
 
