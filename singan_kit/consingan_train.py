@@ -149,8 +149,9 @@ def fit_stage(generator: ConSinGANGenerator, critic: nn.Module, real: Tensor, fi
         critic.requires_grad_(False)
         opt_g.zero_grad(set_to_none=True)
         g_adv = adversarial.generator_loss(critic(fake))
-        rec_loss = cfg.alpha * F.mse_loss(generator(fixed_noise, noise_amps, sizes), real) if cfg.alpha > 0 \
-            else torch.zeros((), device=device)
+        rec_loss = torch.zeros((), device=device)
+        if cfg.alpha > 0:
+            rec_loss = cfg.alpha * F.mse_loss(generator(fixed_noise, noise_amps, sizes), real)
         (g_adv + rec_loss).backward()
         for _ in range(cfg.g_steps):
             opt_g.step()  # the official code steps g_steps times with one gradient
