@@ -5,9 +5,9 @@ place, so a crash (even SIGKILL or power loss) leaves either the old file or the
 torn file. Loading never executes code: weights are safetensors (a JSON header and raw bytes),
 and a pickle or ``torch.save`` file where weights are expected is refused, not unpickled.
 
-Test hook: the environment variable ``GANBASE_TEST_WRITE_DELAY`` (seconds) makes every atomic
-write pause between writing its temporary file and renaming it, so crash tests can kill a
-process in the middle of a checkpoint write. It is read on every write and unset in normal use.
+Test hook: the environment variable ``GANBASE_TEST_WRITE_DELAY=SECONDS[:NAME]`` makes every atomic
+write (of files called NAME, if given) pause between writing its temporary file and renaming it,
+so crash tests can kill a process in the middle of a checkpoint write. Unset in normal use.
 """
 
 from __future__ import annotations
@@ -42,9 +42,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~_UMASK)
-        delay = os.environ.get("GANBASE_TEST_WRITE_DELAY")
-        if delay:
-            time.sleep(float(delay))
+        _test_write_delay(path.name)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -60,6 +58,15 @@ def remove_temp_files(folder: str | os.PathLike) -> int:
     for path in stale:
         path.unlink(missing_ok=True)
     return len(stale)
+
+
+def _test_write_delay(name: str) -> None:
+    """The crash tests' hook (see the module docstring)."""
+    setting = os.environ.get("GANBASE_TEST_WRITE_DELAY")
+    if setting:
+        seconds, _, only = setting.partition(":")
+        if not only or only == name:
+            time.sleep(float(seconds))
 
 
 def _fsync_folder(folder: Path) -> None:
