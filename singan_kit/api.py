@@ -98,7 +98,8 @@ class SinGAN:
             return target
         if target.exists() and any(target.iterdir()):
             raise UserError(f"{target} already exists and is not empty")
-        files = sorted(p for p in self.run_dir.rglob("*") if p.is_file() and p.name != rf.CONFIG_FILE)
+        files = sorted(p for p in self.run_dir.rglob("*") if p.is_file() and p.name != rf.CONFIG_FILE
+                       and not (p.name.startswith(".") and p.name.endswith(".tmp")))  # crash leftovers
         for path in files + [self.run_dir / rf.CONFIG_FILE]:
             atomic_write_bytes(target / path.relative_to(self.run_dir), path.read_bytes())
         return target

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ganbase.errors import UserError
+from ganbase.errors import TrainingInterrupted, UserError
 from singan_kit import run_folder as rf
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
@@ -82,13 +82,16 @@ def glob_escape(text: str) -> str:
 def run_each(names: Iterable[str], work: Callable[[str], str],
              on_item: Callable[[ItemResult], None] | None = None) -> list[ItemResult]:
     """Call ``work(name)`` for every name; a :class:`UserError` fails that item, :class:`Skip`
-    skips it, and the loop goes on. ``work`` returns a detail for the table."""
+    skips it, and the loop goes on (Ctrl-C, :class:`TrainingInterrupted`, ends it). ``work``
+    returns a detail for the table."""
     results = []
     for name in names:
         try:
             result = ItemResult(name, "done", work(name))
         except Skip as reason:
             result = ItemResult(name, "skipped", str(reason))
+        except TrainingInterrupted:  # Ctrl-C stops the whole folder, not just this item
+            raise
         except UserError as error:
             result = ItemResult(name, "failed", str(error))
         results.append(result)

@@ -30,7 +30,9 @@ from click.testing import CliRunner
 from cli.ganzoo import main as ganzoo
 from cli.singan import main as singan
 from ganbase.checkpoint import load_tensors
+from ganbase.errors import TrainingInterrupted
 from ganbase.runs import latest_checkpoint, load_model as load_zoo_model
+from singan_kit.folders import run_each
 from singan_kit.run_folder import load_model, read_meta
 from singan_kit.sample import generate
 from tests.conftest import blob_image
@@ -238,6 +240,19 @@ def test_zoo_sigint_stops_cleanly_after_saving(zoo_reference, tmp_path):
                         "continue with --resume")
     TRIALS.append(f"ganzoo SIGINT at step {step}: exit 130, checkpoint at step {step}; "
                   + check_zoo_after_kill(run, zoo_reference))
+
+
+def test_ctrl_c_stops_a_whole_folder_of_runs():
+    """In folder mode a failed image is reported and skipped, but Ctrl-C ends the loop."""
+    calls = []
+
+    def work(name: str) -> str:
+        calls.append(name)
+        raise TrainingInterrupted("interrupted")
+
+    with pytest.raises(TrainingInterrupted):
+        run_each(["a", "b"], work)
+    assert calls == ["a"]
 
 
 def test_print_trials():
