@@ -188,7 +188,8 @@ def _report_held_out(run: Path, device: str) -> None:
 
 
 def _echo_scores(scores: dict[str, Any]) -> None:
-    click.echo(f"held-out {scores['split']} split, {scores['images']} images at step "
+    split = "held-out test" if scores["split"] == "test" else scores["split"]
+    click.echo(f"{split} split, {scores['images']} images at step "
                f"{scores['step']}: L1 {scores['l1']:.4f}, PSNR {scores['psnr']:.2f} dB "
                f"(mean-colour baseline: L1 {scores['baseline_l1']:.4f}, "
                f"PSNR {scores['baseline_psnr']:.2f} dB)")
