@@ -14,8 +14,12 @@
   2014): random square crops of the photos (``edges2photos``, after Isola et al. 2017's
   edges2shoes: Canny edges, black on white, paired with the crop), of the grass and gravel
   textures (``textures``), and shapes painted in one of N colours (``colored-shapes``). Every
-  source is split by region: crops of the ``train`` split come from the left 75% of each image,
-  those of the ``test`` split from the right 25%, so test pixels are never seen in training.
+  source is split by region: it is cut into square cells a quarter of its shorter side wide, and
+  the cells on every fourth anti-diagonal (``(row + column) % 4 == 0``, a quarter of the area,
+  spread over the whole image) hold the ``test`` split. Test crops lie inside one such cell;
+  ``train`` crops touch none, so test pixels are never seen in training, yet both splits sample
+  every part of every image (a single held-out strip would hold content, e.g. a different object
+  or background, that training never showed).
 """
 
 from __future__ import annotations
@@ -200,23 +204,48 @@ def bundled_textures() -> dict[str, np.ndarray]:
             for name in ("grass", "gravel", "brick")}
 
 
+#: cells per shorter image side of the train/test region split, and the test cells' period
+SPLIT_CELLS = 4
+
+
+def is_test_cell(row: int, column: int) -> bool:
+    """Whether grid cell (row, column) of a source image belongs to the held-out test split."""
+    return (row + column) % SPLIT_CELLS == 0
+
+
+def crop_box(height: int, width: int, split: str, rng: np.random.Generator) -> tuple[int, int, int]:
+    """A random square crop ``(top, left, side)`` of a ``height x width`` image for ``split``.
+
+    Sides are 1/8 to 1/4 of the shorter image side (half a cell to a cell). A ``test`` crop lies
+    inside one test cell; a ``train`` crop is redrawn until it overlaps no test cell (including
+    the partial cells at the right and bottom borders)."""
+    cell = min(height, width) // SPLIT_CELLS
+    side = int(rng.uniform(0.5, 1.0) * cell)
+    if split == "test":
+        cells = [(row, column) for row in range(height // cell) for column in range(width // cell)
+                 if is_test_cell(row, column)]
+        row, column = cells[rng.integers(len(cells))]
+        return (row * cell + int(rng.integers(0, cell - side + 1)),
+                column * cell + int(rng.integers(0, cell - side + 1)), side)
+    while True:
+        top = int(rng.integers(0, height - side + 1))
+        left = int(rng.integers(0, width - side + 1))
+        rows = range(top // cell, (top + side - 1) // cell + 1)
+        columns = range(left // cell, (left + side - 1) // cell + 1)
+        if not any(is_test_cell(row, column) for row in rows for column in columns):
+            return top, left, side
+
+
 def photo_crops(sources: list[np.ndarray], count: int, size: int, split: str,
                 seed: int = 0) -> np.ndarray:
-    """``count`` random square crops ``[N, C, S, S]`` uint8 from ``sources`` (``[H, W, C]``).
-
-    Crop sides are 12-35% of the shorter image side; ``split`` ``train`` crops inside the left
-    75% of each image, ``test`` inside the right 25% (the two never overlap)."""
+    """``count`` random square crops ``[N, C, S, S]`` uint8 from ``sources`` (``[H, W, C]``),
+    taken in turn from each source, placed by :func:`crop_box` for ``split``."""
     rng = np.random.default_rng(seed + (0 if split == "train" else 7_919))
     channels = sources[0].shape[2]
     crops = np.zeros((count, channels, size, size), dtype=np.uint8)
     for index in range(count):
         image = sources[index % len(sources)]
-        height, width = image.shape[:2]
-        boundary = int(width * 0.75)
-        low, high = (0, boundary) if split == "train" else (boundary, width)
-        side = int(min(height, high - low, rng.uniform(0.12, 0.35) * min(height, width)))
-        top = rng.integers(0, height - side + 1)
-        left = rng.integers(low, high - side + 1)
+        top, left, side = crop_box(image.shape[0], image.shape[1], split, rng)
         patch = image[top:top + side, left:left + side]
         patch = resize(patch, (size, size), anti_aliasing=side > size, preserve_range=True)
         crops[index] = (patch.clip(0, 1) * 255).round().astype(np.uint8).transpose(2, 0, 1)

@@ -16,7 +16,9 @@ from ganbase.models.base import DATA_KINDS
 from ganbase.trainer import TrainConfig, Trainer
 
 EXPECTED = {"gan", "cgan", "dcgan", "wgan", "wgan-gp", "lsgan", "vae"}
-TINY = {"gan": {"hidden": (32,), "latent_dim": 8}, "cgan": {"hidden": (32,), "latent_dim": 8},
+CGAN_TINY = {"latent_hidden": 8, "label_hidden": 16, "joint_hidden": 32, "d_data_units": 16,
+             "d_label_units": 4, "d_joint_units": 16, "latent_dim": 8}
+TINY = {"gan": {"hidden": (32,), "latent_dim": 8}, "cgan": CGAN_TINY,
         "dcgan": {"width": 4, "latent_dim": 8}, "wgan": {"width": 4, "latent_dim": 8},
         "wgan-gp": {"width": 4, "latent_dim": 8}, "lsgan": {"width": 4, "latent_dim": 8},
         "vae": {"width": 4, "latent_dim": 8}}
@@ -87,7 +89,7 @@ def test_dcgan_depth_follows_image_size(size):
 
 
 def test_cgan_samples_requested_label_and_rejects_bad_labels():
-    model = create_model("cgan", data_shape=(1, 16, 16), num_classes=10, hidden=(16,)).eval()
+    model = create_model("cgan", data_shape=(1, 16, 16), num_classes=10, **CGAN_TINY).eval()
     latent = model.sample_latent(4, torch.Generator().manual_seed(0))
     threes = model.decode(latent, torch.tensor([3]))
     sevens = model.decode(latent, torch.tensor([7]))

@@ -6,8 +6,8 @@
   the first layer, no pooling, no fully connected hidden layers. Their depth follows the image
   size (4x4 -> size by doubling), so 32, 64 and 128 pixel images work.
 - ``MLPGenerator`` / ``MLPDiscriminator``: fully connected pairs as in Goodfellow et al. 2014 and
-  the 2-D toy experiments of Gulrajani et al. 2017, optionally conditioned on a one-hot label
-  (Mirza & Osindero 2014).
+  the 2-D toy experiments of Gulrajani et al. 2017 (the label-conditioned pair of Mirza &
+  Osindero 2014 lives in :mod:`ganbase.models.cgan`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from __future__ import annotations
 import math
 from typing import Callable, Sequence
 
-import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganbase.blocks import init_dcgan_weights
@@ -113,38 +111,27 @@ def mlp(sizes: Sequence[int], activation: Callable[[], nn.Module], dropout: floa
 
 
 class MLPGenerator(nn.Module):
-    """z (+ one-hot label) -> data of ``data_shape``; tanh output for images, linear for points."""
+    """z -> data of ``data_shape``; tanh output for images, linear for points."""
 
-    def __init__(self, latent_dim: int, data_shape: Sequence[int], hidden: Sequence[int],
-                 num_classes: int = 0) -> None:
+    def __init__(self, latent_dim: int, data_shape: Sequence[int], hidden: Sequence[int]) -> None:
         super().__init__()
         self.data_shape = tuple(data_shape)
-        self.num_classes = num_classes
-        self.net = mlp([latent_dim + num_classes, *hidden, math.prod(data_shape)],
-                       lambda: nn.ReLU(True))
+        self.net = mlp([latent_dim, *hidden, math.prod(data_shape)], lambda: nn.ReLU(True))
         self.output = nn.Tanh() if len(self.data_shape) == 3 else nn.Identity()
 
-    def forward(self, latent: Tensor, labels: Tensor | None = None) -> Tensor:
-        if self.num_classes:
-            latent = torch.cat([latent, F.one_hot(labels, self.num_classes).to(latent.dtype)], 1)
+    def forward(self, latent: Tensor) -> Tensor:
         return self.output(self.net(latent)).view(-1, *self.data_shape)
 
 
 class MLPDiscriminator(nn.Module):
-    """Data (+ one-hot label) -> one raw score per sample ``[N]``; LeakyReLU(0.2) and dropout."""
+    """Data -> one raw score per sample ``[N]``; LeakyReLU(0.2) and dropout."""
 
-    def __init__(self, data_shape: Sequence[int], hidden: Sequence[int], num_classes: int = 0,
-                 dropout: float = 0.0) -> None:
+    def __init__(self, data_shape: Sequence[int], hidden: Sequence[int], dropout: float = 0.0) -> None:
         super().__init__()
-        self.num_classes = num_classes
-        self.net = mlp([math.prod(data_shape) + num_classes, *hidden, 1],
-                       lambda: nn.LeakyReLU(0.2, True), dropout)
+        self.net = mlp([math.prod(data_shape), *hidden, 1], lambda: nn.LeakyReLU(0.2, True), dropout)
 
-    def forward(self, data: Tensor, labels: Tensor | None = None) -> Tensor:
-        flat = data.flatten(1)
-        if self.num_classes:
-            flat = torch.cat([flat, F.one_hot(labels, self.num_classes).to(flat.dtype)], 1)
-        return self.net(flat).flatten()
+    def forward(self, data: Tensor) -> Tensor:
+        return self.net(data.flatten(1)).flatten()
 
 
 def generator_critic_pair(model_name: str, data_shape: Sequence[int], latent_dim: int, width: int,
