@@ -27,9 +27,7 @@ def assert_one_line_error(result, fragment):
 def cgan_run(tmp_path_factory):
     run = tmp_path_factory.mktemp("runs") / "cgan"
     result = invoke("train", "cgan", "--data", "digits:30", "--out", run, *TINY_TRAIN,
-                    "-o", "latent_hidden=8", "-o", "label_hidden=8", "-o", "joint_hidden=16",
-                    "-o", "d_data_units=8", "-o", "d_label_units=4", "-o", "d_joint_units=8",
-                    "-o", "latent_dim=4")
+                    "-o", "g_hidden=8,16", "-o", "d_hidden=16,8", "-o", "latent_dim=4")
     assert result.exit_code == 0, result.output
     return run
 

@@ -16,8 +16,9 @@ from ganbase.models.base import DATA_KINDS
 from ganbase.trainer import TrainConfig, Trainer
 
 EXPECTED = {"gan", "cgan", "dcgan", "wgan", "wgan-gp", "lsgan", "vae"}
-CGAN_TINY = {"latent_hidden": 8, "label_hidden": 16, "joint_hidden": 32, "d_data_units": 16,
-             "d_label_units": 4, "d_joint_units": 16, "latent_dim": 8}
+CGAN_TINY = {"g_hidden": (16, 32), "d_hidden": (32, 16), "latent_dim": 8}
+CGAN_PAPER_TINY = {"architecture": "paper", "latent_hidden": 8, "label_hidden": 16, "joint_hidden": 32,
+                   "d_data_units": 16, "d_label_units": 4, "d_joint_units": 16, "latent_dim": 8}
 TINY = {"gan": {"hidden": (32,), "latent_dim": 8}, "cgan": CGAN_TINY,
         "dcgan": {"width": 4, "latent_dim": 8}, "wgan": {"width": 4, "latent_dim": 8},
         "wgan-gp": {"width": 4, "latent_dim": 8}, "lsgan": {"width": 4, "latent_dim": 8},
@@ -88,16 +89,20 @@ def test_dcgan_depth_follows_image_size(size):
     assert model.discriminator(images).shape == (2,)
 
 
-def test_cgan_samples_requested_label_and_rejects_bad_labels():
-    model = create_model("cgan", data_shape=(1, 16, 16), num_classes=10, **CGAN_TINY).eval()
+@pytest.mark.parametrize("options", [CGAN_TINY, CGAN_PAPER_TINY], ids=["mlp", "paper"])
+def test_cgan_samples_requested_label_and_rejects_bad_labels(options):
+    model = create_model("cgan", data_shape=(1, 16, 16), num_classes=10, **options).eval()
     latent = model.sample_latent(4, torch.Generator().manual_seed(0))
     threes = model.decode(latent, torch.tensor([3]))
     sevens = model.decode(latent, torch.tensor([7]))
     assert threes.shape == (4, 1, 16, 16) and not torch.equal(threes, sevens)
+    assert model.score(threes, torch.tensor([3] * 4)).shape == (4,)
     with pytest.raises(UserError, match="label out of range"):
         model.sample(2, labels=torch.tensor([10]))
     with pytest.raises(UserError, match="unconditional"):
         create_model("gan", data_shape=(2,)).sample(2, labels=torch.tensor([1]))
+    with pytest.raises(UserError, match="unknown architecture"):
+        create_model("cgan", data_shape=(1, 16, 16), architecture="maxout")
 
 
 def test_wgan_clips_critic_weights(digits, tmp_path):
