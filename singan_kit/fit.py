@@ -6,6 +6,11 @@ WGAN-GP critic steps, each on a fresh random input of the scale, then ``g_steps`
 minimising ``-D(fake) + alpha * MSE(G(rec_noise + rec_input, rec_input), real)``. What the random
 inputs are (samples of the coarser scales, a quantized version of them, an injected naive image)
 is the caller's choice. This is training code: inference modules never import it.
+
+An iteration takes all its random data as tensors (noise, random inputs, gradient-penalty mix
+factors, drawn on the CPU per block of iterations so that results do not depend on the device's
+RNG), so on CUDA it is captured once as a CUDA graph and replayed (:mod:`ganbase.cuda_graphs`);
+on CPU, or with ``cuda_graphs=False``, the same step runs eagerly.
 """
 
 from __future__ import annotations
