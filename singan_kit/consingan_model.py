@@ -37,7 +37,7 @@ from ganbase.blocks import ConvBlock, init_dcgan_weights
 from ganbase.errors import UserError
 from singan_kit.consingan_config import ConSinGANConfig, stage_exponents
 from singan_kit.imresize import ceil_size, imresize
-from singan_kit.pyramid import Pyramid
+from singan_kit.pyramid import Pyramid, fit_finest_size
 
 IMAGE_CHANNELS = 3
 
@@ -49,19 +49,7 @@ def compute_stage_pyramid(height: int, width: int, num_stages: int, min_size: in
     Sizes round up as MATLAB's ``imresize`` does, tolerant to float round-off, so the coarsest
     stage's shorter side is exactly ``min_size`` (the official code sometimes gets ``min_size + 1``).
     """
-    if min_size < 1 or max_size < min_size:
-        raise UserError(f"need 1 <= min_size <= max_size, got min_size={min_size}, max_size={max_size}")
-    short, long = min(height, width), max(height, width)
-    if short < min_size:
-        raise UserError(f"image is {width}x{height} px; its shorter side must be at least min_size={min_size} px")
-    resize_factor = min(max_size / long, 1.0)
-    fine_h, fine_w = ceil_size(height, resize_factor), ceil_size(width, resize_factor)
-    if min(fine_h, fine_w) < min_size:
-        raise UserError(
-            f"image is {width}x{height} px: after fitting its longer side into max_size={max_size} px "
-            f"the shorter side is {min(fine_h, fine_w)} px, below min_size={min_size}; "
-            "raise --max-size or lower --min-size"
-        )
+    resize_factor, fine_h, fine_w = fit_finest_size(height, width, min_size, max_size)
     factor = (min_size / min(fine_h, fine_w)) ** (1.0 / (num_stages - 1))
     sizes = tuple((ceil_size(fine_h, factor**e), ceil_size(fine_w, factor**e)) for e in stage_exponents(num_stages))
     return Pyramid((height, width), resize_factor, factor, sizes)

@@ -53,19 +53,16 @@ class Pyramid:
         )
 
 
-def compute_pyramid(height: int, width: int, min_size: int = 25, max_size: int = 250,
-                    scale_factor_init: float = 0.75) -> Pyramid:
-    """Pyramid sizes for an image of ``height x width`` pixels (SinGAN's rule, see module doc)."""
-    if not 0 < scale_factor_init < 1:
-        raise UserError(f"scale factor must be between 0 and 1, got {scale_factor_init}")
+def fit_finest_size(height: int, width: int, min_size: int, max_size: int) -> tuple[float, int, int]:
+    """``(resize_factor, height, width)`` of the finest level: the longer side fitted into
+    ``max_size`` (never enlarged); one-line errors when the image or the sizes cannot work."""
     if min_size < 1 or max_size < min_size:
         raise UserError(f"need 1 <= min_size <= max_size, got min_size={min_size}, max_size={max_size}")
-    short, long = min(height, width), max(height, width)
-    if short < min_size:
+    if min(height, width) < min_size:
         raise UserError(
             f"image is {width}x{height} px; its shorter side must be at least min_size={min_size} px"
         )
-    resize_factor = min(max_size / long, 1.0)
+    resize_factor = min(max_size / max(height, width), 1.0)
     fine_h, fine_w = ceil_size(height, resize_factor), ceil_size(width, resize_factor)
     if min(fine_h, fine_w) < min_size:
         raise UserError(
@@ -73,6 +70,16 @@ def compute_pyramid(height: int, width: int, min_size: int = 25, max_size: int =
             f"the shorter side is {min(fine_h, fine_w)} px, below min_size={min_size}; "
             "raise --max-size or lower --min-size"
         )
+    return resize_factor, fine_h, fine_w
+
+
+def compute_pyramid(height: int, width: int, min_size: int = 25, max_size: int = 250,
+                    scale_factor_init: float = 0.75) -> Pyramid:
+    """Pyramid sizes for an image of ``height x width`` pixels (SinGAN's rule, see module doc)."""
+    if not 0 < scale_factor_init < 1:
+        raise UserError(f"scale factor must be between 0 and 1, got {scale_factor_init}")
+    resize_factor, fine_h, fine_w = fit_finest_size(height, width, min_size, max_size)
+    short, long = min(height, width), max(height, width)
     log_f0 = math.log(scale_factor_init)
     num_scales = math.ceil(math.log(min_size / short) / log_f0 - 1e-9) + 1
     scales_to_stop = math.ceil(math.log(min(max_size, long) / long) / log_f0 - 1e-9)
