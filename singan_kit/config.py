@@ -9,16 +9,15 @@ adjusted to fit, min side 25 px, max side 250 px.
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from dataclasses import dataclass, fields
 
 from ganbase.errors import UserError
+from singan_kit.config_base import RunConfig
 from singan_kit.consingan_config import ConSinGANConfig
 
 
 @dataclass(frozen=True)
-class SinGANConfig:
+class SinGANConfig(RunConfig):
     """Every setting of a SinGAN training run (the resolved config saved as config.json)."""
 
     iters: int = 2000  # training iterations per scale (at the coarsest scale if fine_iters is set)
@@ -45,21 +44,9 @@ class SinGANConfig:
     seed: int = 0
     architecture: str = "singan"  # model family; see CONFIG_CLASSES
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "SinGANConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise UserError(f"config has unknown settings {unknown}; was it written by a newer version?")
-        return cls(**data)
-
     def validate(self) -> "SinGANConfig":
         checks = [
-            (all(math.isfinite(v) for v in dataclasses.astuple(self) if isinstance(v, float)),
-             "numbers must be finite (not nan or inf)"),
+            (self.numbers_are_finite(), "numbers must be finite (not nan or inf)"),
             (self.architecture == "singan", "architecture must be 'singan'"),
             (self.iters >= 1, "iters must be >= 1"),
             (self.fine_iters is None or self.fine_iters >= 1, "fine_iters must be >= 1"),
@@ -80,10 +67,7 @@ class SinGANConfig:
             (self.max_size >= self.min_size, "max_size must be >= min_size"),
             (self.noise_amp_factor >= 0, "noise_amp_factor must be >= 0"),
         ]
-        for ok, message in checks:
-            if not ok:
-                raise UserError(f"invalid setting: {message}")
-        return self
+        return self.check(checks)
 
     @property
     def receptive_field(self) -> int:

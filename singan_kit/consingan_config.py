@@ -14,17 +14,16 @@ This module has no torch dependency; the networks are in :mod:`singan_kit.consin
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
-from ganbase.errors import UserError
+from singan_kit.config_base import RunConfig
 
 ARCHITECTURE = "consingan"
 
 
 @dataclass(frozen=True)
-class ConSinGANConfig:
+class ConSinGANConfig(RunConfig):
     """Every setting of a ConSinGAN training run (the resolved config saved as config.json)."""
 
     architecture: str = ARCHITECTURE
@@ -50,21 +49,9 @@ class ConSinGANConfig:
     noise_amp_factor: float = 0.1  # noise amplitude = factor * RMSE(real, reconstruction)
     seed: int = 0
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "ConSinGANConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise UserError(f"config has unknown settings {unknown}; was it written by a newer version?")
-        return cls(**data)
-
     def validate(self) -> "ConSinGANConfig":
         checks = [
-            (all(math.isfinite(v) for v in dataclasses.astuple(self) if isinstance(v, float)),
-             "numbers must be finite (not nan or inf)"),
+            (self.numbers_are_finite(), "numbers must be finite (not nan or inf)"),
             (self.architecture == ARCHITECTURE, f"architecture must be {ARCHITECTURE!r}"),
             (self.num_stages >= 2, "num_stages must be >= 2"),
             (self.concurrent_stages >= 1, "concurrent_stages must be >= 1"),
@@ -84,10 +71,7 @@ class ConSinGANConfig:
             (self.max_size >= self.min_size, "max_size must be >= min_size"),
             (self.noise_amp_factor >= 0, "noise_amp_factor must be >= 0"),
         ]
-        for ok, message in checks:
-            if not ok:
-                raise UserError(f"invalid setting: {message}")
-        return self
+        return self.check(checks)
 
     @property
     def receptive_field(self) -> int:
