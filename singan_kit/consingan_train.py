@@ -30,7 +30,7 @@ This is training code: inference modules never import it.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -50,6 +50,7 @@ from singan_kit.config import lr_decay_iter
 from singan_kit.consingan_config import ConSinGANConfig, stage_learning_rates
 from singan_kit.consingan_model import (ConSinGANGenerator, ConSinGANModel, make_discriminator, make_generator,
                                         noise_shapes, sample_batch)
+from singan_kit.fit import FitResult
 
 REPLAN_THREADS_SECONDS = 1.0  # how often to re-check how many cores other processes leave free
 LOG_FIELDS = ["scale", "iter", "d_loss", "d_real", "d_fake", "gradient_penalty", "g_adv", "rec_loss",
@@ -79,15 +80,6 @@ class StageSummary:
                 f"{self.trained_stages} stages trained, {self.iters} iters in {self.seconds:.1f} s "
                 f"({self.median_iter_seconds:.3f} s/iter), noise amp {self.noise_amp:.4f}, "
                 f"D {self.d_loss:.3f}, G adv {self.g_adv:.3f}, rec {self.rec_loss:.4f}")
-
-
-@dataclass
-class FitResult:
-    """Log rows (every ``log_every`` iterations) and per-iteration timing of one stage."""
-
-    rows: list[dict] = field(default_factory=list)
-    seconds: float = 0.0
-    median_iter_seconds: float = 0.0
 
 
 def stage_seed(seed: int, stage: int) -> int:
