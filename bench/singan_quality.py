@@ -1,7 +1,7 @@
 """Benchmark SinGAN sample quality (Shaham et al. 2019): train on a few images, evaluate, one table.
 
     python bench/singan_quality.py                                  # quick default, < 10 min on 2 cores
-    python bench/singan_quality.py --images a.png b.png --preset fast --iters-factor 1 --out runs/q
+    python bench/singan_quality.py --images a.png b.png --preset fast --out runs/q
     python bench/singan_quality.py --full --device cuda --json      # the paper's settings
     python bench/singan_quality.py --eval-only runs/q/balloons runs/q/birds --baselines
 
@@ -15,7 +15,7 @@ the image cut into a 4x4 grid of tiles whose order is shuffled; local patches ar
 layout is not).
 
 Default images: balloons, birds and starry_night from ``../shared/data/singan/Images/`` when
-present, else ``samples/hubble.png``. Default schedule ("quick"): the ``fast`` preset with its
+present, else ``samples/hubble.png``. Default schedule: the ``quick`` preset with its
 iterations multiplied by ``--iters-factor 0.17`` (102 at the coarsest scale down to 17 at the
 finest, instead of 600 -> 100): about 15 TFLOP of training per 250 px image, ~2.5 min on an idle
 2-core CPU by the per-iteration costs of bench/singan_speed.py, so three images and their
@@ -126,10 +126,10 @@ def main() -> None:
     parser.add_argument("--images", nargs="+", type=Path, default=None, help="images to train on")
     parser.add_argument("--eval-only", nargs="+", type=Path, default=None, metavar="RUN",
                         help="evaluate these run folders instead of training")
-    parser.add_argument("--preset", default="fast", choices=sorted(PRESETS))
+    parser.add_argument("--preset", default="quick", choices=sorted(PRESETS))
     parser.add_argument("--full", action="store_true", help="the paper preset at its full schedule")
     parser.add_argument("--iters-factor", type=float, default=None,
-                        help=f"multiply the preset's iterations [{QUICK_FACTOR} for fast, 1 with --full/other presets]")
+                        help=f"multiply the preset's iterations [{QUICK_FACTOR} for quick, 1 with --full/other presets]")
     parser.add_argument("--iters", type=int, default=None, help="iterations at every scale (overrides the factor)")
     parser.add_argument("--max-size", type=int, default=None, help="longer side of the finest scale [250]")
     parser.add_argument("--device", default="auto")
@@ -144,7 +144,7 @@ def main() -> None:
     device = resolve_device(args.device)
     preset = "paper" if args.full else args.preset
     factor = args.iters_factor if args.iters_factor is not None else (
-        QUICK_FACTOR if preset == "fast" and not args.full else 1.0)
+        QUICK_FACTOR if preset == "quick" and not args.full else 1.0)
     settings = {"device": str(device), "torch": torch.__version__, "machine": platform.processor() or platform.machine(),
                 "num": args.num, "seed": args.seed}
     rows, run_dirs = [], []

@@ -1,6 +1,6 @@
 """Benchmark SinGAN training and sampling speed on one image (Shaham et al. 2019).
 
-    python bench/singan_speed.py IMAGE [--preset fast] [--iters N] [--device cpu] [--json]
+    python bench/singan_speed.py IMAGE [--preset quick] [--iters N] [--device cpu] [--json]
 
 Prints per scale: size, filters, iterations, median seconds per iteration, seconds for the scale,
 the floating-point work of one iteration (counted from the layer shapes, ganbase/flops.py), the
@@ -59,7 +59,7 @@ def time_sampling(model, num: int, scale_w: float, scale_h: float, device: torch
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("image")
-    parser.add_argument("--preset", default="fast",  # SinGAN presets: this bench drives SinGAN's trainer
+    parser.add_argument("--preset", default="quick",  # SinGAN presets: this bench drives SinGAN's trainer
                         choices=sorted(n for n, v in PRESETS.items() if v.get("architecture", "singan") == "singan"))
     parser.add_argument("--iters", type=int, default=None, help="iterations per scale (overrides the preset)")
     parser.add_argument("--device", default="auto")

@@ -13,7 +13,7 @@ from typing import Any
 import click
 import torch
 
-from cli.common import FiniteFloatRange, OneLineErrorGroup
+from cli.common import POSITIVE_INT, FiniteFloatRange, OneLineErrorGroup
 from cli.ganzoo_eval import eval_command
 from cli.ganzoo_report import report
 from ganbase import __version__
@@ -116,7 +116,7 @@ def _parse_options(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--no-flip", is_flag=True, help="Translation data: no random horizontal flips.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out with its saved settings "
               "(only --steps and --device may change).")
-@click.option("--threads", type=int, default=None, help="CPU threads for torch.")
+@click.option("--threads", type=POSITIVE_INT, default=None, help="CPU threads for torch.")
 @click.option("--sync-batchnorm", is_flag=True, help="Under torchrun on GPUs: BatchNorm statistics "
               "over the global batch (SyncBatchNorm).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
@@ -134,11 +134,10 @@ def train(ctx: click.Context, model: str, data: str | None, out: Path, steps: in
     from ganbase.data import DataConfig
     from ganbase.distributed import distributed_world
     from ganbase.runs import read_run_config
-    from ganbase.trainer import TrainConfig, resume_training, start_training
+    from ganbase.launch import resume_training, start_training
+    from ganbase.trainer import TrainConfig
 
     if threads is not None:
-        if threads < 1:
-            raise UserError("--threads must be at least 1")
         torch.set_num_threads(threads)
     model_class = get_model_class(model)  # unknown names fail here, listing the known ones
     if resume:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from ganbase.errors import UserError
+from cli.common import POSITIVE_INT
 
 #: (key, format, meaning) of the printed metrics, in order
 LINES = (
@@ -45,7 +45,8 @@ def format_result(run: Path, result: dict) -> str:
               help="Samples to draw (and real images to compare with).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--batch-size", type=int, default=256, show_default=True, help="Samples per batch.")
+@click.option("--batch-size", type=POSITIVE_INT, default=256, show_default=True,
+              help="Samples per batch.")
 @click.option("--inception-weights", default=None, metavar="PATH",
               help="Also compute FID and KID, from a local Inception-v3 state dict (pytorch-fid's "
                    "pt_inception-2015-12-05-6726825d.pth).")
@@ -53,7 +54,7 @@ def format_result(run: Path, result: dict) -> str:
               help="Where fcd_local's classifier is cached  [default: $SINGAN_KIT_CACHE or ~/.cache/singan-kit]")
 @click.option("--no-ema", is_flag=True, help="Use the raw generator even if the run kept an EMA.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-@click.option("--threads", type=int, default=None, help="CPU threads for torch.")
+@click.option("--threads", type=POSITIVE_INT, default=None, help="CPU threads for torch.")
 def eval_command(run: Path, data: str | None, num: int, seed: int, device: str, batch_size: int,
                  inception_weights: str | None, cache_dir: str | None, no_ema: bool, as_json: bool,
                  threads: int | None) -> None:
@@ -65,11 +66,7 @@ def eval_command(run: Path, data: str | None, num: int, seed: int, device: str, 
     from ganbase.zoo_eval import evaluate_zoo_run
 
     if threads is not None:
-        if threads < 1:
-            raise UserError("--threads must be at least 1")
         torch.set_num_threads(threads)
-    if batch_size < 1:
-        raise UserError(f"--batch-size must be at least 1, got {batch_size}")
     result = evaluate_zoo_run(run, data, num=num, seed=seed, device=resolve_device(device),
                               inception_weights=inception_weights, batch_size=batch_size,
                               cache_dir=cache_dir, use_ema=not no_ema)

@@ -37,7 +37,7 @@ def main() -> None:
 @training_options
 @consingan_options
 @user_errors
-def train(image, out_dir, resume_dir, overwrite, preset, iters, max_size, min_size, scale_factor, lr,
+def train(image, out_dir, resume_dir, overwrite, preset, iters, fine_iters, max_size, min_size, scale_factor, lr,
           alpha, gp_weight, num_filters, max_filters, d_steps, g_steps, noise_amp, seed, device,
           threads, quiet, stages, concurrent_stages, lr_scale):
     """Train SinGAN on IMAGE, coarse to fine; saves after every scale.
@@ -49,11 +49,9 @@ def train(image, out_dir, resume_dir, overwrite, preset, iters, max_size, min_si
     from singan_kit.config import make_config
     from singan_kit.train import train as train_run
 
-    overrides = config_overrides(iters, max_size, min_size, scale_factor, lr, alpha, gp_weight, num_filters,
-                                 max_filters, d_steps, g_steps, noise_amp, seed)
+    overrides = config_overrides(iters, fine_iters, max_size, min_size, scale_factor, lr, alpha, gp_weight,
+                                 num_filters, max_filters, d_steps, g_steps, noise_amp, seed)
     overrides.update(num_stages=stages, concurrent_stages=concurrent_stages, lr_scale=lr_scale)
-    if threads is not None and threads < 1:
-        raise UserError("--threads must be >= 1")
     if launched() and (image is None or not Path(image).is_dir()):
         raise UserError("under torchrun, singan train takes a folder of images (each process trains its "
                         "share); train one image or --resume without torchrun")

@@ -180,10 +180,6 @@ def paint(run, painting, inject_scale, quantize, quantize_iters, out, seed, devi
     from singan_kit.folders import is_run_folder
     from singan_kit.run_folder import load_model
 
-    if quantize is not None and quantize < 2:
-        raise UserError(f"--quantize needs at least 2 colours, got {quantize}")
-    if quantize_iters is not None and quantize_iters < 1:
-        raise UserError(f"--quantize-iters must be >= 1, got {quantize_iters}")
     torch_device = resolve(device)
     folder_mode = Path(run).is_dir() and not is_run_folder(run)
 
@@ -253,7 +249,7 @@ def animate(run, frames, start_scale, alpha, beta, fps, loop, out, seed, device,
                    "(default: a temporary one); for a folder of images, a folder of runs.")
 @training_options
 @user_errors
-def sr(image, factor, out, run_dir, preset, iters, max_size, min_size, scale_factor, lr, alpha, gp_weight,
+def sr(image, factor, out, run_dir, preset, iters, fine_iters, max_size, min_size, scale_factor, lr, alpha, gp_weight,
        num_filters, max_filters, d_steps, g_steps, noise_amp, seed, device, threads, quiet):
     """Super-resolve IMAGE: train SinGAN on it in SR mode and upscale it FACTOR times."""
     from ganbase.image_io import check_output_path
@@ -262,11 +258,9 @@ def sr(image, factor, out, run_dir, preset, iters, max_size, min_size, scale_fac
     from singan_kit.folders import check_folder_target, list_images, run_each, run_names, summary_table
 
     check_factor(factor)
-    if threads is not None and threads < 1:
-        raise UserError("--threads must be >= 1")
     echo = echo_to_stderr(quiet)
-    overrides = config_overrides(iters, max_size, min_size, scale_factor, lr, alpha, gp_weight, num_filters,
-                                 max_filters, d_steps, g_steps, noise_amp, seed)
+    overrides = config_overrides(iters, fine_iters, max_size, min_size, scale_factor, lr, alpha, gp_weight,
+                                 num_filters, max_filters, d_steps, g_steps, noise_amp, seed)
     options = dict(preset=preset, overrides=overrides, device=resolve(device), progress=not quiet,
                    threads=threads, on_scale_end=lambda s: echo(s.line()))
 

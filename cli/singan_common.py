@@ -12,6 +12,7 @@ import click
 from cli.common import (NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, POSITIVE_FLOAT, POSITIVE_INT, FiniteFloatRange,
                         click_error)
 from ganbase.errors import UserError
+from singan_kit.config import PRESETS
 
 
 def user_errors(func):
@@ -50,11 +51,16 @@ def print_notes(notes: list[str], quiet: bool) -> None:
 
 
 TRAINING_OPTIONS = [
-    click.option("--preset", type=click.Choice(["paper", "fast", "tiny", "consingan"]), default="paper",
-                 show_default=True,
-                 help="paper: the paper's defaults; fast: fewer iterations for CPUs; tiny: seconds, for tests; "
-                      "consingan: ConSinGAN (Hinz et al. 2021), see docs/consingan.md."),
-    click.option("--iters", type=POSITIVE_INT, default=None, help="Iterations per scale [paper: 2000]."),
+    click.option("--preset", type=click.Choice(list(PRESETS)), default="paper", show_default=True,
+                 help="paper: the paper's defaults; fast: about 8x less CPU time; quick: a first look in "
+                      "minutes on a CPU; tiny: seconds, for tests; consingan: ConSinGAN (Hinz et al. "
+                      "2021), see docs/consingan.md."),
+    click.option("--iters", type=POSITIVE_INT, default=None,
+                 help="Iterations per scale, or at the coarsest scale for presets that taper (fast) "
+                      "[paper: 2000]."),
+    click.option("--fine-iters", type=POSITIVE_INT, default=None,
+                 help="Iterations at the finest scale, linear in between [the preset's; with --iters "
+                      "alone a tapering preset keeps its ratio]."),
     click.option("--max-size", type=POSITIVE_INT, default=None, help="Longer side of the finest scale [250]."),
     click.option("--min-size", type=POSITIVE_INT, default=None, help="Shorter side of the coarsest scale [25]."),
     click.option("--scale-factor", type=FiniteFloatRange(0, 1, min_open=True, max_open=True), default=None,
@@ -97,11 +103,11 @@ def consingan_options(func):
     return func
 
 
-def config_overrides(iters=None, max_size=None, min_size=None, scale_factor=None, lr=None, alpha=None,
-                     gp_weight=None, num_filters=None, max_filters=None, d_steps=None, g_steps=None,
-                     noise_amp=None, seed=None) -> dict:
+def config_overrides(iters=None, fine_iters=None, max_size=None, min_size=None, scale_factor=None, lr=None,
+                     alpha=None, gp_weight=None, num_filters=None, max_filters=None, d_steps=None,
+                     g_steps=None, noise_amp=None, seed=None) -> dict:
     """Config settings from training options (None keeps the preset's value)."""
-    return dict(iters=iters, max_size=max_size, min_size=min_size, scale_factor=scale_factor,
-                lr_generator=lr, lr_discriminator=lr, alpha=alpha, gp_weight=gp_weight,
-                num_filters=num_filters, max_filters=max_filters, d_steps=d_steps, g_steps=g_steps,
-                noise_amp_factor=noise_amp, seed=seed)
+    return dict(iters=iters, fine_iters=fine_iters, max_size=max_size, min_size=min_size,
+                scale_factor=scale_factor, lr_generator=lr, lr_discriminator=lr, alpha=alpha,
+                gp_weight=gp_weight, num_filters=num_filters, max_filters=max_filters, d_steps=d_steps,
+                g_steps=g_steps, noise_amp_factor=noise_amp, seed=seed)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from cli.common import POSITIVE_INT
 from cli.singan_common import resolve, user_errors
 from ganbase.errors import UserError
 
@@ -84,18 +85,18 @@ def write_csv(path: Path, results: list[dict]) -> None:
 
 @click.command("eval")
 @click.argument("run")
-@click.option("--num", "-n", type=int, default=50, show_default=True, help="Samples to draw and evaluate.")
+@click.option("--num", "-n", type=click.IntRange(min=2), default=50, show_default=True, help="Samples to draw and evaluate.")
 @click.option("--start-scale", type=int, default=0, show_default=True,
               help="Keep the real image's structure below this scale (0: fully random).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the samples and the metrics.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--batch-size", type=int, default=None, help="Samples per batch [16].")
+@click.option("--batch-size", type=POSITIVE_INT, default=None, help="Samples per batch [16].")
 @click.option("--inception-weights", default=None, metavar="PATH",
               help="Also compute SIFID, from a local Inception-v3 state dict (pytorch-fid's "
                    "pt_inception-2015-12-05-6726825d.pth or torchvision's inception_v3_google-*.pth).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.option("--csv", "csv_path", default=None, metavar="FILE", help="Also write the results as CSV.")
-@click.option("--threads", type=int, default=None, help="CPU threads for torch.")
+@click.option("--threads", type=POSITIVE_INT, default=None, help="CPU threads for torch.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @user_errors
 def eval_command(run, num, start_scale, seed, device, batch_size, inception_weights, as_json, csv_path,
@@ -110,13 +111,7 @@ def eval_command(run, num, start_scale, seed, device, batch_size, inception_weig
     from singan_kit.folders import is_run_folder
 
     if threads is not None:
-        if threads < 1:
-            raise UserError("--threads must be >= 1")
         torch.set_num_threads(threads)
-    if num < 2:
-        raise UserError(f"--num must be at least 2, got {num}")
-    if batch_size is not None and batch_size < 1:
-        raise UserError(f"--batch-size must be >= 1, got {batch_size}")
     if csv_path is not None and Path(csv_path).is_dir():
         raise UserError(f"--csv must be a file, not the folder {csv_path}")
     torch_device = resolve(device)

@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from ganbase.checkpoint import atomic_write_json, load_tensors, read_json, save_tensors
 from ganbase.data import Dataset
 from ganbase.errors import UserError
-from ganbase.metrics import frechet_distance_of_features
+from ganbase.feature_metrics import frechet_distance_of_features
 
 CLASSIFIER_VERSION = 1
 TRAIN_STEPS = 400

@@ -8,6 +8,7 @@ ETA, periodic sample grids, atomic checkpoints and bit-exact resume (weights, op
 schedulers, GradScalers, EMA, step, data position, RNG states). For progressively grown models
 (Karras et al. 2018) it also runs the growth phases: before every step it asks the model for its
 phase at that step (resolution, fade-in alpha, batch size), so a resumed run continues mid-phase.
+Starting and resuming run folders is :mod:`ganbase.launch`'s.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import csv
 import dataclasses
 import io
 import math
-import random
 import shutil
 import signal
 import time
@@ -25,26 +25,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 import torch
 from torch import Tensor
 from tqdm import tqdm
 
-from ganbase import __version__
 from ganbase.checkpoint import (append_text, atomic_write_json, atomic_write_text, complete_csv_rows, load_tensors,
-                                read_json, remove_temp_files, save_tensors)
-from ganbase.data import BatchStream, DataConfig, Dataset, data_mode, load_dataset
+                                read_json, save_tensors)
+from ganbase.data import BatchStream, Dataset
 from ganbase.ddp import DataParallel, convert_sync_batchnorm
-from ganbase.device import resolve_device
 from ganbase.distributed import SINGLE, World
 from ganbase.ema import ExponentialMovingAverage
 from ganbase.errors import TrainingInterrupted, UserError  # raised after Ctrl-C, once saved
 from ganbase.image_io import to_uint8
 from ganbase.images import make_grid, render_points, save_png
-from ganbase.models import OptimizerSpec, ZooModel, create_model, get_model_class
-from ganbase.runs import (CHECKPOINTS_DIR, CONFIG_FILE, EMA_WEIGHTS, LATEST_FILE, LOG_FILE, MODEL_WEIGHTS,
-                          RUN_FORMAT, SAMPLES_DIR, TRAINING_META, TRAINING_TENSORS, checkpoint_dir_name,
-                          build_model, latest_checkpoint, load_weights, read_run_config)
+from ganbase.models import OptimizerSpec, ZooModel
+from ganbase.runs import (CHECKPOINTS_DIR, EMA_WEIGHTS, LATEST_FILE, LOG_FILE, MODEL_WEIGHTS, SAMPLES_DIR,
+                          TRAINING_META, TRAINING_TENSORS, checkpoint_dir_name, load_weights)
 from ganbase.train_state import capture_rng, flatten_optimizer, restore_rng, unflatten_optimizer
 
 OPTIMIZERS: dict[str, Callable[[list, OptimizerSpec], torch.optim.Optimizer]] = {
@@ -348,86 +344,3 @@ def _open_tensorboard(run_dir: Path):
     except ImportError:
         return None
     return SummaryWriter(str(run_dir / "tensorboard"))
-
-
-def config_as_json(config: Any) -> dict[str, Any]:
-    return {key: list(value) if isinstance(value, tuple) else value
-            for key, value in dataclasses.asdict(config).items()}
-
-
-# ----- starting and resuming runs ------------------------------------------------------------
-
-def start_training(model_name: str, data_config: DataConfig, train_config: TrainConfig,
-                   run_dir: str | Path, model_options: dict[str, Any] | None = None,
-                   device: str | torch.device = "auto", quiet: bool = False, world: World = SINGLE,
-                   sync_batchnorm: bool = False) -> dict[str, float]:
-    """Create a run folder with its ``config.json`` and train from scratch (``world``: see
-    :class:`Trainer`; rank 0 writes the folder)."""
-    run_dir = Path(run_dir)
-    if (run_dir / LATEST_FILE).exists():
-        raise UserError(f"{run_dir} already holds a run; pass --resume to continue it or "
-                        "choose another --out")
-    train_config.validate()
-    model_class = get_model_class(model_name)
-    resolved_device = resolve_device(device)
-    data_config = dataclasses.replace(data_config, labeled=model_class.data_kind == "labeled",
-                                      mode=data_mode(model_class.data_kind))
-    dataset = load_dataset(data_config)
-    source = Path(data_config.source)
-    if source.is_dir() and source.resolve() in (run_dir.resolve(), *run_dir.resolve().parents):
-        raise UserError(f"--out {run_dir} is inside the data folder {source}; its sample grids would "
-                        "become training data: choose another --out")
-    options = dict(model_options or {})
-    options.update(dataset.model_options())
-    _seed_everything(train_config.seed)
-    model = create_model(model_name, **options)
-    trainer = Trainer(model, dataset, run_dir, train_config, resolved_device, quiet, world, sync_batchnorm)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if world.is_main:
-        atomic_write_json(run_dir / CONFIG_FILE, {
-            "format": RUN_FORMAT,
-            "ganzoo_version": __version__,
-            "model": model_name,
-            "model_config": config_as_json(model.config),
-            "data": config_as_json(data_config),
-            "class_names": list(dataset.class_names),
-            "training": config_as_json(train_config),
-        })
-    return trainer.fit()
-
-
-def resume_training(run_dir: str | Path, steps: int | None = None, device: str | torch.device = "auto",
-                    quiet: bool = False, world: World = SINGLE, sync_batchnorm: bool = False) -> dict[str, float]:
-    """Continue a run from its newest checkpoint, optionally to a new total ``steps``."""
-    run_dir = Path(run_dir)
-    config = read_run_config(run_dir)
-    found = latest_checkpoint(run_dir)
-    remove_temp_files(run_dir)  # left by writes that a crash interrupted
-    step, folder = found if found is not None else (0, None)  # None: stopped before its first checkpoint
-    try:
-        train_config = TrainConfig(**config["training"])
-        data_config = DataConfig(**config["data"])
-    except (KeyError, TypeError) as exc:
-        raise UserError(f"corrupt {run_dir / CONFIG_FILE}: {exc}") from None
-    if steps is not None and steps != train_config.steps:
-        if steps < step:
-            raise UserError(f"--steps {steps} is below the checkpoint's step {step}")
-        train_config = dataclasses.replace(train_config, steps=steps)
-        config["training"] = config_as_json(train_config)
-        if world.is_main:
-            atomic_write_json(run_dir / CONFIG_FILE, config)
-    dataset = load_dataset(data_config)
-    if folder is None:
-        _seed_everything(train_config.seed)  # as start_training, so the model starts the same
-    model = build_model(config)
-    trainer = Trainer(model, dataset, run_dir, train_config, resolve_device(device), quiet, world,
-                      sync_batchnorm)
-    if folder is not None:
-        trainer.load_checkpoint(folder)
-    return trainer.fit()
-
-
-def _seed_everything(seed: int) -> None:
-    torch.manual_seed(seed)
-    np.random.seed(seed % 2**32)
-    random.seed(seed)

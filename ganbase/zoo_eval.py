@@ -1,14 +1,13 @@
 """Sample quality of unconditional and class-conditional zoo runs against their training data.
 
-Metrics (definitions in :mod:`ganbase.metrics`): ProGAN's multi-scale SWD of 7x7 patches (Karras
-et al. 2018), improved precision / recall with k = 3 (Kynkaanniemi et al. 2019) on images
-downsampled to 16x16 pixels (instead of the paper's VGG-16 features, which would need a
-download), ``fcd_local`` (a Frechet distance on a small classifier trained here, see
-:mod:`ganbase.fcd_local`; labeled data only) and, with local Inception weights, FID and KID.
-
-``num`` samples are drawn from the run's newest checkpoint (the EMA generator when kept;
-conditional models: labels ``i mod classes``, so classes are balanced) and compared with ``num``
-random training images (all of them when there are fewer). Inference only.
+Metrics (definitions in :mod:`ganbase.metrics` and :mod:`ganbase.feature_metrics`): ProGAN's
+multi-scale SWD of 7x7 patches (Karras et al. 2018), improved precision / recall with k = 3
+(Kynkaanniemi et al. 2019) on images downsampled to 16x16 pixels (instead of the paper's VGG-16
+features, which would need a download), ``fcd_local`` (a Frechet distance on a small classifier
+trained here, see :mod:`ganbase.fcd_local`; labeled data only) and, with local Inception weights,
+FID and KID. ``num`` samples are drawn from the run's newest checkpoint (the EMA generator when
+kept; conditional models: labels ``i mod classes``, so classes are balanced) and compared with
+``num`` random training images (all of them when there are fewer). Inference only.
 """
 
 from __future__ import annotations
@@ -21,7 +20,8 @@ from torch import Tensor
 from ganbase.data import DataConfig, Dataset, load_dataset
 from ganbase.device import resolve_device
 from ganbase.errors import UserError
-from ganbase.metrics import downsample_features, multiscale_swd, precision_recall
+from ganbase.feature_metrics import precision_recall
+from ganbase.metrics import downsample_features, multiscale_swd
 from ganbase.models.base import TRANSLATION_KINDS
 from ganbase.runs import load_model
 

@@ -30,7 +30,6 @@ This is training code: inference modules never import it.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -50,36 +49,11 @@ from singan_kit.config import lr_decay_iter
 from singan_kit.consingan_config import ConSinGANConfig, stage_learning_rates
 from singan_kit.consingan_model import (ConSinGANGenerator, ConSinGANModel, make_discriminator, make_generator,
                                         noise_shapes, sample_batch)
-from singan_kit.fit import FitResult
+from singan_kit.fit import FitResult, ScaleSummary
 
 REPLAN_THREADS_SECONDS = 1.0  # how often to re-check how many cores other processes leave free
 LOG_FIELDS = ["scale", "iter", "d_loss", "d_real", "d_fake", "gradient_penalty", "g_adv", "rec_loss",
               "lr", "seconds"]
-
-
-@dataclass(frozen=True)
-class StageSummary:
-    """What one finished stage reports (printed as a one-line summary by the CLI)."""
-
-    scale: int  # the stage (named as SinGAN's scales, for callers that handle both)
-    num_scales: int
-    size: tuple[int, int]
-    num_filters: int
-    trained_stages: int
-    iters: int
-    seconds: float
-    noise_amp: float
-    d_loss: float
-    g_adv: float
-    rec_loss: float
-    median_iter_seconds: float
-
-    def line(self) -> str:
-        h, w = self.size
-        return (f"stage {self.scale}/{self.num_scales - 1}: {w}x{h} px, {self.num_filters} filters, "
-                f"{self.trained_stages} stages trained, {self.iters} iters in {self.seconds:.1f} s "
-                f"({self.median_iter_seconds:.3f} s/iter), noise amp {self.noise_amp:.4f}, "
-                f"D {self.d_loss:.3f}, G adv {self.g_adv:.3f}, rec {self.rec_loss:.4f}")
 
 
 def stage_seed(seed: int, stage: int) -> int:
@@ -180,7 +154,7 @@ class ConSinGANTrainer:
     """
 
     def __init__(self, run_dir: str | Path, device: torch.device | str = "cpu", progress: bool = True,
-                 on_scale_end: Callable[[StageSummary], None] | None = None, log_every: int = 10,
+                 on_scale_end: Callable[[ScaleSummary], None] | None = None, log_every: int = 10,
                  threads: int | None = None, sync_timing: bool = False, cuda_graphs: bool = False) -> None:
         self.run_dir = Path(run_dir)
         self.device = torch.device(device)
@@ -225,7 +199,7 @@ class ConSinGANTrainer:
             threads = plan_threads(work, free, self._max_threads)
         torch.set_num_threads(threads)
 
-    def train_stage(self, stage: int) -> StageSummary:
+    def train_stage(self, stage: int) -> ScaleSummary:
         cfg, model, device = self.config, self.model, self.device
         sizes = list(self.pyramid.sizes[:stage + 1])
         seed = stage_seed(cfg.seed, stage)
@@ -264,9 +238,9 @@ class ConSinGANTrainer:
         self._save(stage, fit.rows)
         last = fit.rows[-1]
         trained = min(stage + 1, cfg.concurrent_stages)
-        return StageSummary(stage, self.pyramid.num_scales, tuple(sizes[-1]), cfg.num_filters, trained, cfg.iters,
+        return ScaleSummary(stage, self.pyramid.num_scales, tuple(sizes[-1]), cfg.num_filters, cfg.iters,
                             fit.seconds, noise_amp, last["d_loss"], last["g_adv"], last["rec_loss"],
-                            fit.median_iter_seconds)
+                            fit.median_iter_seconds, trained_stages=trained)
 
     def _save(self, stage: int, log_rows: list[dict]) -> None:
         """Write weights, preview and log, then commit the stage in config.json (written last)."""
@@ -294,4 +268,4 @@ class ConSinGANTrainer:
         atomic_write_bytes(self.run_dir / "previews" / f"scale_{stage:02d}.png", encode_image(row))
 
 
-__all__ = ["ConSinGANTrainer", "StageSummary", "fit_stage", "generator_param_groups", "stage_seed"]
+__all__ = ["ConSinGANTrainer", "fit_stage", "generator_param_groups", "stage_seed"]

@@ -66,6 +66,36 @@ class FitResult:
         return self.rows[-1] if self.rows else {}
 
 
+@dataclass(frozen=True)
+class ScaleSummary:
+    """What one finished SinGAN scale or ConSinGAN stage reports (one line printed by the CLI).
+
+    ``trained_stages`` is set for ConSinGAN only: how many stages were trained together.
+    """
+
+    scale: int
+    num_scales: int
+    size: tuple[int, int]
+    num_filters: int
+    iters: int
+    seconds: float
+    noise_amp: float
+    d_loss: float
+    g_adv: float
+    rec_loss: float
+    median_iter_seconds: float
+    trained_stages: int | None = None
+
+    def line(self) -> str:
+        h, w = self.size
+        word = "scale" if self.trained_stages is None else "stage"
+        together = "" if self.trained_stages is None else f"{self.trained_stages} stages trained, "
+        return (f"{word} {self.scale}/{self.num_scales - 1}: {w}x{h} px, {self.num_filters} filters, "
+                f"{together}{self.iters} iters in {self.seconds:.1f} s ({self.median_iter_seconds:.3f} s/iter), "
+                f"noise amp {self.noise_amp:.4f}, D {self.d_loss:.3f}, G adv {self.g_adv:.3f}, "
+                f"rec {self.rec_loss:.4f}")
+
+
 def random_batch_iters(size: tuple[int, int], num_filters: int, d_steps: int) -> int:
     """Iterations whose random critic inputs are generated in one batched pass.
 

@@ -22,7 +22,6 @@ Differences from the official code, all deliberate:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -39,7 +38,7 @@ from ganbase.threads import CoreMonitor, plan_threads
 from singan_kit.config import AnyConfig, SinGANConfig, filters_at_scale, iters_at_scale, noise_amplitude
 from singan_kit.consingan_model import build_stage_pyramid, compute_stage_pyramid
 from singan_kit.consingan_train import ConSinGANTrainer
-from singan_kit.fit import ScaleTargets, fit_scale
+from singan_kit.fit import ScaleSummary, ScaleTargets, fit_scale
 from singan_kit.model import GeneratorPyramid, make_generator, scale_noise
 from singan_kit.pyramid import build_pyramid, compute_pyramid
 from singan_kit import run_folder as rf
@@ -55,30 +54,6 @@ PYRAMID_RULES = {
     "consingan": (lambda cfg, h, w: compute_stage_pyramid(h, w, cfg.num_stages, cfg.min_size, cfg.max_size),
                   build_stage_pyramid),
 }
-
-
-@dataclass(frozen=True)
-class ScaleSummary:
-    """What one finished scale reports (printed as a one-line summary by the CLI)."""
-
-    scale: int
-    num_scales: int
-    size: tuple[int, int]
-    num_filters: int
-    iters: int
-    seconds: float
-    noise_amp: float
-    d_loss: float
-    g_adv: float
-    rec_loss: float
-    median_iter_seconds: float
-
-    def line(self) -> str:
-        h, w = self.size
-        return (f"scale {self.scale}/{self.num_scales - 1}: {w}x{h} px, {self.num_filters} filters, "
-                f"{self.iters} iters in {self.seconds:.1f} s ({self.median_iter_seconds:.3f} s/iter), "
-                f"noise amp {self.noise_amp:.4f}, D {self.d_loss:.3f}, G adv {self.g_adv:.3f}, "
-                f"rec {self.rec_loss:.4f}")
 
 
 def scale_seed(seed: int, scale: int) -> int:

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from skimage.metrics import structural_similarity
 
-from ganbase import metrics
+from ganbase import feature_metrics, metrics
 from ganbase.errors import UserError
 from ganbase.inception import InceptionFeatures, fid_and_kid, load_inception, sifid
 from tests.conftest import blob_image
@@ -145,16 +145,16 @@ def test_nn_distances():
 
 
 def test_frechet_distance_closed_forms():
-    assert metrics.frechet_distance([1.0], [[4.0]], [3.0], [[9.0]]) == pytest.approx(4.0 + 1.0)  # (m)^2 + (s1-s2)^2
+    assert feature_metrics.frechet_distance([1.0], [[4.0]], [3.0], [[9.0]]) == pytest.approx(4.0 + 1.0)  # (m)^2 + (s1-s2)^2
     cov_a = np.array([[2.0, 0.5], [0.5, 1.0]])
     cov_b = np.array([[1.0, -0.3], [-0.3, 3.0]])
     product = cov_a @ cov_b  # its eigenvalues are real and positive: tr sqrt(M) = sqrt(tr M + 2 sqrt(det M))
     trace_root = math.sqrt(np.trace(product) + 2 * math.sqrt(np.linalg.det(product)))
     mean_a, mean_b = np.array([0.0, 1.0]), np.array([2.0, -1.0])
     expected = 8.0 + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root
-    assert metrics.frechet_distance(mean_a, cov_a, mean_b, cov_b) == pytest.approx(expected, rel=1e-10)
+    assert feature_metrics.frechet_distance(mean_a, cov_a, mean_b, cov_b) == pytest.approx(expected, rel=1e-10)
     features = torch.randn(200, 16, generator=torch.Generator().manual_seed(0))
-    assert abs(metrics.frechet_distance_of_features(features, features)) < 1e-9
+    assert abs(feature_metrics.frechet_distance_of_features(features, features)) < 1e-9
 
 
 def test_frechet_distance_of_sampled_gaussians():
@@ -162,7 +162,7 @@ def test_frechet_distance_of_sampled_gaussians():
     a = torch.randn(50000, 3, generator=generator, dtype=torch.float64)
     b = torch.randn(50000, 3, generator=generator, dtype=torch.float64) * 2.0 + 1.0
     # |mu|^2 = 3, and per dimension 1 + 4 - 2 * 2 = 1
-    assert metrics.frechet_distance_of_features(a, b) == pytest.approx(6.0, rel=0.03)
+    assert feature_metrics.frechet_distance_of_features(a, b) == pytest.approx(6.0, rel=0.03)
 
 
 def test_kernel_distance_matches_the_formula():
@@ -175,22 +175,22 @@ def test_kernel_distance_matches_the_formula():
 
     same = sum(k(x[i], x[j]) + k(y[i], y[j]) for i in range(6) for j in range(6) if i != j) / 30
     cross = sum(k(x[i], y[j]) for i in range(6) for j in range(6)) / 36
-    assert metrics.kernel_distance(x, y, num_subsets=3) == pytest.approx(same - 2 * cross, rel=1e-9)
+    assert feature_metrics.kernel_distance(x, y, num_subsets=3) == pytest.approx(same - 2 * cross, rel=1e-9)
     big_a, big_b = torch.randn(2000, 8, generator=generator), torch.randn(2000, 8, generator=generator)
-    assert abs(metrics.kernel_distance(big_a, big_b, num_subsets=5)) < 0.01
-    assert metrics.kernel_distance(big_a, big_b + 1.0, num_subsets=5) > 0.1
+    assert abs(feature_metrics.kernel_distance(big_a, big_b, num_subsets=5)) < 0.01
+    assert feature_metrics.kernel_distance(big_a, big_b + 1.0, num_subsets=5) > 0.1
 
 
 def test_precision_recall():
     generator = torch.Generator().manual_seed(0)
     real = torch.randn(200, 5, generator=generator)
-    assert metrics.precision_recall(real, real) == {"precision": 1.0, "recall": 1.0}
-    far = metrics.precision_recall(real, real + 100.0)
+    assert feature_metrics.precision_recall(real, real) == {"precision": 1.0, "recall": 1.0}
+    far = feature_metrics.precision_recall(real, real + 100.0)
     assert far == {"precision": 0.0, "recall": 0.0}
     duplicated = torch.cat([real, real[:10].repeat(4, 1)])  # 5 copies each: radius 0, still inside
-    assert metrics.precision_recall(duplicated, duplicated) == {"precision": 1.0, "recall": 1.0}
+    assert feature_metrics.precision_recall(duplicated, duplicated) == {"precision": 1.0, "recall": 1.0}
     collapsed = real[:20].repeat(10, 1)  # a mode-collapsed generator: precise, poor recall
-    scores = metrics.precision_recall(real, collapsed)
+    scores = feature_metrics.precision_recall(real, collapsed)
     assert scores["precision"] == 1.0 and scores["recall"] < 0.5
 
 

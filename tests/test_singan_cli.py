@@ -38,15 +38,18 @@ def trained(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cli")
     iio.imwrite(folder / "img.png", blob_image(40, 56, seed=1))
     result = run("train", folder / "img.png", "--preset", "tiny", "--out", folder / "run", "--device", "cpu",
-                 "--iters", "4")
+                 "--iters", "4", "--fine-iters", "2")
     assert result.exit_code == 0, result.output
     assert "scale 0/" in result.output and "done:" in result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("scale ")]
+    assert " 4 iters in " in lines[0] and " 2 iters in " in lines[-1]  # linear from --iters to --fine-iters
     return folder / "run"
 
 
 def test_train_and_sample(trained, tmp_path):
     meta = json.loads((trained / "config.json").read_text())
-    assert meta["config"]["iters"] == 4 and meta["scales_done"] == len(meta["pyramid"]["sizes"])
+    assert (meta["config"]["iters"], meta["config"]["fine_iters"]) == (4, 2)
+    assert meta["scales_done"] == len(meta["pyramid"]["sizes"])
     out = tmp_path / "samples"
     result = run("sample", trained, "--num", 5, "--scale", "1.5x2", "--out", out, "--grid", "--batch-size", 2)
     assert result.exit_code == 0, result.output

@@ -32,11 +32,21 @@ def test_paper_defaults():
 def test_iteration_schedule_and_presets():
     assert [iters_at_scale(n, 5, 100) for n in range(5)] == [100] * 5
     assert [iters_at_scale(n, 5, 500, 100) for n in range(5)] == [500, 400, 300, 200, 100]
-    assert set(PRESETS) == {"paper", "fast", "tiny", "consingan"}
+    assert set(PRESETS) == {"paper", "fast", "quick", "tiny", "consingan"}
     with pytest.raises(UserError, match="unknown preset"):
         make_config("huge")
     with pytest.raises(UserError, match="invalid setting"):
         make_config("paper", iters=0)
+
+
+def test_iters_override_keeps_a_tapering_presets_ratio():
+    fast = PRESETS["fast"]
+    half = make_config("fast", iters=fast["iters"] // 2)
+    assert half.fine_iters == round(fast["fine_iters"] / 2)
+    assert make_config("fast", iters=1).fine_iters >= 1
+    assert make_config("fast", iters=300, fine_iters=7).fine_iters == 7  # both given: both kept
+    assert make_config("paper", iters=300).fine_iters is None  # paper does not taper
+    assert make_config("paper", fine_iters=50).fine_iters == 50
 
 
 def test_train_writes_complete_run_folder(image_path, tmp_path):

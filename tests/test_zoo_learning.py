@@ -10,11 +10,12 @@ from __future__ import annotations
 import torch
 
 from ganbase.data import DataConfig
+from ganbase.launch import start_training
 from ganbase.models import create_model
 from ganbase.runs import load_model
 from ganbase.sampling import draw_samples
 from ganbase.synthetic import mode_centres
-from ganbase.trainer import TrainConfig, start_training
+from ganbase.trainer import TrainConfig
 
 
 def _coverage(samples: torch.Tensor) -> tuple[int, float]:

@@ -13,10 +13,11 @@ import torch.nn.functional as F
 from ganbase.checkpoint import load_tensors
 from ganbase.data import DataConfig
 from ganbase.errors import UserError
+from ganbase.launch import resume_training, start_training
 from ganbase.models import create_model
 from ganbase.models.base import Batch, TrainingPhase
 from ganbase.runs import latest_checkpoint, load_model
-from ganbase.trainer import TrainConfig, resume_training, start_training
+from ganbase.trainer import TrainConfig
 
 TINY = {"latent_dim": 8, "fmap_base": 32, "fmap_max": 8, "phase_images": 16,
         "batch_sizes": (8, 4, 4), "mbstd_group": 2}

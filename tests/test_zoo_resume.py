@@ -12,9 +12,10 @@ import torch
 from ganbase.checkpoint import load_tensors
 from ganbase.data import DataConfig
 from ganbase.errors import UserError
+from ganbase.launch import resume_training, start_training
 from ganbase.models import get_model_class
 from ganbase.runs import latest_checkpoint, load_model
-from ganbase.trainer import TrainConfig, TrainingInterrupted, resume_training, start_training
+from ganbase.trainer import TrainConfig, TrainingInterrupted
 
 DATA = DataConfig("digits:48", image_size=16)
 OPTIONS = {"width": 4, "latent_dim": 8}
