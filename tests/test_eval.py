@@ -122,7 +122,8 @@ def test_singan_eval_folder_table_and_csv(runs, tmp_path):
 
 def test_singan_eval_bad_input(runs, tmp_path):
     assert_one_line_error(singan("eval", tmp_path / "missing"), "does not exist")
-    assert_one_line_error(singan("eval", runs / "a", "--num", 1), "at least 2")
+    assert_one_line_error(singan("eval", runs / "a", "--num", 1), "x>=2")
+    assert_one_line_error(singan("eval", runs / "a", "--threads", 0), "--threads")
     assert_one_line_error(singan("eval", runs / "c"), "corrupt JSON")
     assert_one_line_error(singan("eval", runs / "a", "--inception-weights", tmp_path / "w.pth"),
                           "pt_inception-2015-12-05")

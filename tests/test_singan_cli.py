@@ -41,7 +41,7 @@ def trained(tmp_path_factory):
                  "--iters", "4", "--fine-iters", "2")
     assert result.exit_code == 0, result.output
     assert "scale 0/" in result.output and "done:" in result.output
-    lines = [line for line in result.output.splitlines() if line.startswith("scale ")]
+    lines = [line for line in result.output.splitlines() if " iters in " in line]  # the per-scale summaries
     assert " 4 iters in " in lines[0] and " 2 iters in " in lines[-1]  # linear from --iters to --fine-iters
     return folder / "run"
 
