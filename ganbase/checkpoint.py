@@ -13,6 +13,7 @@ so crash tests can kill a process in the middle of a checkpoint write. Unset in 
 from __future__ import annotations
 
 import csv
+import fnmatch
 import json
 import os
 import tempfile
@@ -29,13 +30,15 @@ from ganbase.errors import UserError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+#: names of the temporary files atomic writes rename into place (``.<name>.<random>.tmp``)
+TEMP_PATTERN = ".*.tmp"
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file and ``os.replace``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # TEMP_PATTERN
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -51,10 +54,15 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     _fsync_folder(path.parent)
 
 
+def is_temp_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is named as the temporary file of an atomic write (``.<name>.<random>.tmp``)."""
+    return fnmatch.fnmatchcase(Path(path).name, TEMP_PATTERN)
+
+
 def remove_temp_files(folder: str | os.PathLike) -> int:
-    """Delete the temporary files (``.<name>.<random>.tmp``) that interrupted atomic writes left in
+    """Delete the temporary files (see :func:`is_temp_file`) that interrupted atomic writes left in
     ``folder`` and its subfolders; returns how many. Call it only when no write is in progress."""
-    stale = [p for p in Path(folder).rglob(".*.tmp") if p.is_file()]
+    stale = [p for p in Path(folder).rglob(TEMP_PATTERN) if p.is_file()]
     for path in stale:
         path.unlink(missing_ok=True)
     return len(stale)

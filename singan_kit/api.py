@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ganbase.checkpoint import atomic_write_bytes
+from ganbase.checkpoint import atomic_write_bytes, is_temp_file
 from ganbase.device import resolve_device
 from ganbase.errors import UserError
 from ganbase.image_io import save_image, to_uint8
@@ -99,7 +99,7 @@ class SinGAN:
         if target.exists() and any(target.iterdir()):
             raise UserError(f"{target} already exists and is not empty")
         files = sorted(p for p in self.run_dir.rglob("*") if p.is_file() and p.name != rf.CONFIG_FILE
-                       and not (p.name.startswith(".") and p.name.endswith(".tmp")))  # crash leftovers
+                       and not is_temp_file(p))  # skip what a crash left
         for path in files + [self.run_dir / rf.CONFIG_FILE]:
             atomic_write_bytes(target / path.relative_to(self.run_dir), path.read_bytes())
         return target
