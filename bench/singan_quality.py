@@ -129,7 +129,8 @@ def main() -> None:
     parser.add_argument("--preset", default="quick", choices=sorted(PRESETS))
     parser.add_argument("--full", action="store_true", help="the paper preset at its full schedule")
     parser.add_argument("--iters-factor", type=float, default=None,
-                        help=f"multiply the preset's iterations [{QUICK_FACTOR} for quick, 1 with --full/other presets]")
+                        help=f"multiply the preset's iterations [{QUICK_FACTOR} for quick, "
+                             "1 with --full/other presets]")
     parser.add_argument("--iters", type=int, default=None, help="iterations at every scale (overrides the factor)")
     parser.add_argument("--max-size", type=int, default=None, help="longer side of the finest scale [250]")
     parser.add_argument("--device", default="auto")

@@ -37,8 +37,8 @@ def main() -> None:
 @training_options
 @consingan_options
 @user_errors
-def train(image, out_dir, resume_dir, overwrite, preset, iters, fine_iters, max_size, min_size, scale_factor, lr,
-          alpha, gp_weight, num_filters, max_filters, d_steps, g_steps, noise_amp, seed, device,
+def train(image, out_dir, resume_dir, overwrite, preset, iters, fine_iters, max_size, min_size, scale_factor,
+          lr, alpha, gp_weight, num_filters, max_filters, d_steps, g_steps, noise_amp, seed, device,
           threads, quiet, stages, concurrent_stages, lr_scale):
     """Train SinGAN on IMAGE, coarse to fine; saves after every scale.
 

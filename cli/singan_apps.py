@@ -249,8 +249,8 @@ def animate(run, frames, start_scale, alpha, beta, fps, loop, out, seed, device,
                    "(default: a temporary one); for a folder of images, a folder of runs.")
 @training_options
 @user_errors
-def sr(image, factor, out, run_dir, preset, iters, fine_iters, max_size, min_size, scale_factor, lr, alpha, gp_weight,
-       num_filters, max_filters, d_steps, g_steps, noise_amp, seed, device, threads, quiet):
+def sr(image, factor, out, run_dir, preset, iters, fine_iters, max_size, min_size, scale_factor, lr, alpha,
+       gp_weight, num_filters, max_filters, d_steps, g_steps, noise_amp, seed, device, threads, quiet):
     """Super-resolve IMAGE: train SinGAN on it in SR mode and upscale it FACTOR times."""
     from ganbase.image_io import check_output_path
     from singan_kit.apps.sr_train import super_resolve_image

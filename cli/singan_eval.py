@@ -85,7 +85,8 @@ def write_csv(path: Path, results: list[dict]) -> None:
 
 @click.command("eval")
 @click.argument("run")
-@click.option("--num", "-n", type=click.IntRange(min=2), default=50, show_default=True, help="Samples to draw and evaluate.")
+@click.option("--num", "-n", type=click.IntRange(min=2), default=50, show_default=True,
+              help="Samples to draw and evaluate.")
 @click.option("--start-scale", type=int, default=0, show_default=True,
               help="Keep the real image's structure below this scale (0: fully random).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the samples and the metrics.")

@@ -28,7 +28,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganbase.errors import UserError
-from ganbase.feature_metrics import feature_statistics, frechet_distance, frechet_distance_of_features, kernel_distance
+from ganbase.feature_metrics import (feature_statistics, frechet_distance, frechet_distance_of_features,
+                                     kernel_distance)
 from ganbase.metrics import as_batch
 
 EXPECTED_WEIGHTS = ("a local Inception-v3 state dict of torchvision's layout: pytorch-fid's "

@@ -102,8 +102,8 @@ PRESETS: dict[str, dict] = {
     # Paper and official-code defaults.
     "paper": {},
     # For CPU users: same pyramid, 32 filters at every scale, the coarse scales nearly fully trained
-    # and fewer iterations towards the finest (about 8x less CPU time than paper; quality measured
-    # in the README's "Presets" section).
+    # and fewer iterations towards the finest (about 8x less CPU time than paper; time and quality
+    # measured in the README, section "singan train").
     "fast": {"iters": 2000, "fine_iters": 800, "max_filters": 32},
     # A first look in minutes on a CPU: the fast schedule cut to 600 -> 100 iterations.
     "quick": {"iters": 600, "fine_iters": 100, "max_filters": 32},
