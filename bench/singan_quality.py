@@ -6,8 +6,9 @@
     python bench/singan_quality.py --eval-only runs/q/balloons runs/q/birds --baselines
 
 Trains a run per image, then draws ``--num`` samples of each (seed ``--seed``) and reports, per
-image: scales, training seconds, patch SWD x1e3, diversity, patch NN coherence / completeness and
-memorization (:mod:`singan_kit.evaluate`, definitions in docs/eval.md). ``--baselines`` adds two
+image: scales, training seconds, patch SWD x1e3 and its standard error over draws of samples
+(jackknife), diversity, patch NN coherence / completeness and memorization
+(:mod:`singan_kit.evaluate`, definitions in docs/eval.md). ``--baselines`` adds two
 trivial "generators" for the first image so the scale of each metric is clear: the training
 image itself repeated N times (SWD and NN distances at their noise floor, diversity 0,
 memorization 1) and N random tile shuffles of it (each sample: a random circular shift, then
@@ -107,8 +108,9 @@ def baselines(run_dir: Path, num: int, seed: int, device: torch.device) -> list[
 
 
 def format_table(rows: list[dict]) -> str:
-    header = ["image", "scales", "train s", "eval s", "SWD", "diversity", "NN coh.", "NN compl.", "memorized"]
-    formats = ["{:.2f}", "{:.4f}", "{:.5f}", "{:.5f}", "{:.2f}"]
+    header = ["image", "scales", "train s", "eval s", "SWD", "SWD ±", "diversity", "NN coh.", "NN compl.",
+              "memorized"]
+    formats = ["{:.2f}", "{:.2f}", "{:.4f}", "{:.5f}", "{:.5f}", "{:.2f}"]
     cells = [header]
     for row in rows:
         train_s = "-" if row.get("train_seconds") is None else f"{row['train_seconds']:.0f}"

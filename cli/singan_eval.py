@@ -20,6 +20,7 @@ from ganbase.errors import UserError
 #: (key, column title, format, meaning) of the printed metrics
 COLUMNS = (
     ("swd", "SWD", "{:.2f}", "patch sliced Wasserstein distance x1e3 to the training image (lower: closer)"),
+    ("swd_se", "SWD ±", "{:.2f}", "standard error of swd over other draws of as many samples (jackknife)"),
     ("diversity", "diversity", "{:.4f}", "per-pixel std over samples / std of the training image"),
     ("nn_coherence", "NN coh.", "{:.5f}", "sample patch -> nearest training patch, mean sq. diff. (lower: better)"),
     ("nn_completeness", "NN compl.", "{:.5f}", "training patch -> nearest sample patch, mean sq. diff. (lower: better)"),

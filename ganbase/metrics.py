@@ -4,9 +4,6 @@ All functions take float images ``[N, C, H, W]`` in [-1, 1] (the generators' ran
 image may be ``[1, C, H, W]`` or ``[C, H, W]``), are deterministic given ``seed``, batch their
 work on the inputs' device and download nothing. Definitions and sources:
 
-- :func:`patch_swd` / :func:`multiscale_swd`: sliced Wasserstein distance of 7x7 patches per level
-  of a Laplacian pyramid, x10^3 (Karras et al. 2018, "Progressive Growing of GANs", Sec. 5 and
-  App. D; their ``metrics/sliced_wasserstein.py``).
 - :func:`pixel_diversity`: per-pixel standard deviation over samples, averaged, divided by the
   real image's standard deviation (Shaham et al. 2019, "SinGAN", Sec. 4.1 "diversity").
 - :func:`patch_nn_distances`: coherence and completeness, the two halves of the bidirectional
@@ -14,23 +11,23 @@ work on the inputs' device and download nothing. Definitions and sources:
 - :func:`ssim`, :func:`memorization`: SSIM (Wang et al. 2004) of each sample to the real image and
   the fraction of samples above a threshold.
 - :func:`downsample_features`: tiny-image pixel features for the zoo's precision / recall.
+- :func:`sample_patches`: random patches of images, shared with the SWDs.
 
-Distances between feature *sets* (FID, KID, precision / recall) are in :mod:`ganbase.feature_metrics`.
+The sliced Wasserstein distances of patches (patch SWD, ProGAN's multi-scale SWD) and their
+errors are in :mod:`ganbase.swd`; distances between feature *sets* (FID, KID, precision / recall)
+in :mod:`ganbase.feature_metrics`.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from ganbase.errors import UserError
 
-#: ProGAN's SWD settings: 7x7 neighbourhoods, 4 x 128 random directions, levels down to 16 px
+#: side of the square patches compared by the patch metrics (ProGAN's SWD neighbourhoods)
 PATCH_SIZE = 7
-NUM_DIRECTIONS = 512
-MIN_LEVEL_SIZE = 16
 #: default SSIM above which a sample counts as a copy of the training image
 MEMORIZATION_THRESHOLD = 0.9
 
@@ -42,50 +39,6 @@ def as_batch(images: Tensor) -> Tensor:
     if images.dim() != 4:
         raise UserError(f"expected images [N, C, H, W], got shape {tuple(images.shape)}")
     return images.float()
-
-
-def _pyr_down_width(x: Tensor) -> Tensor:
-    """Blur the last dimension with the binomial [1, 4, 6, 4, 1] / 16 (mirror padding) and keep
-    every second value: ``[..., W] -> [..., ceil(W / 2)]``."""
-    padded = F.pad(x, [2, 2, 0, 0], mode="reflect" if x.shape[-1] > 2 else "replicate")
-    size = (x.shape[-1] + 1) // 2
-
-    def tap(offset: int) -> Tensor:
-        return padded[..., offset:offset + 2 * size - 1:2]
-
-    return (tap(0) + 4.0 * tap(1) + 6.0 * tap(2) + 4.0 * tap(3) + tap(4)) / 16.0
-
-
-def _pyr_up_width(x: Tensor, size: int) -> Tensor:
-    """Insert zeros and blur with 2 x [1, 4, 6, 4, 1] / 16 along the last dimension, in polyphase
-    form: even outputs ``(x[i-1] + 6 x[i] + x[i+1]) / 8``, odd ``(x[i] + x[i+1]) / 2``."""
-    padded = F.pad(x, [1, 1, 0, 0], mode="reflect" if x.shape[-1] > 1 else "replicate")
-    even = (padded[..., :-2] + 6.0 * padded[..., 1:-1] + padded[..., 2:]) / 8.0
-    odd = (padded[..., 1:-1] + padded[..., 2:]) / 2.0
-    return torch.stack([even, odd], dim=-1).flatten(-2)[..., :size]
-
-
-def laplacian_pyramid(images: Tensor, num_levels: int) -> list[Tensor]:
-    """Laplacian pyramid as in ProGAN's SWD (cv2.pyrDown / pyrUp with the 5x5 binomial kernel,
-    applied separably): band-pass levels ``x - up(down(x))`` from fine to coarse, the last level
-    the low-pass residual. ``[N, C, H, W]`` -> list of ``[N, C, ~H / 2^l, ~W / 2^l]``."""
-    levels = [as_batch(images)]
-    for _ in range(1, num_levels):
-        finer = levels[-1]
-        coarser = _pyr_down_width(_pyr_down_width(finer).transpose(-1, -2)).transpose(-1, -2)
-        up = _pyr_up_width(_pyr_up_width(coarser, finer.shape[-1]).transpose(-1, -2), finer.shape[-2])
-        levels[-1] = finer - up.transpose(-1, -2)
-        levels.append(coarser.contiguous())
-    return levels
-
-
-def pyramid_levels(height: int, width: int, min_size: int = MIN_LEVEL_SIZE) -> int:
-    """ProGAN's level count: halve the shorter side while it stays >= ``min_size`` (at least 1)."""
-    side, levels = min(height, width), 1
-    while side // 2 >= min_size:
-        side //= 2
-        levels += 1
-    return levels
 
 
 def sample_patches(images: Tensor, count: int | None, generator: torch.Generator,
@@ -118,123 +71,6 @@ def sample_patches(images: Tensor, count: int | None, generator: torch.Generator
     chunks = [values[corner[i:i + 16384].to(images.device)[:, None] + offsets]
               for i in range(0, corner.numel(), 16384)]
     return torch.cat(chunks).reshape(-1, channels, patch_size, patch_size)
-
-
-def _normalize(descriptors: Tensor, mean: Tensor, std: Tensor) -> Tensor:
-    return ((descriptors - mean) / std.clamp_min(1e-8)).flatten(1)
-
-
-def _channel_stats(descriptors: Tensor) -> tuple[Tensor, Tensor]:
-    """Per-channel mean and std over descriptors and positions (``[1, C, 1, 1]`` each)."""
-    return (descriptors.mean((0, 2, 3), keepdim=True),
-            descriptors.std((0, 2, 3), keepdim=True, unbiased=False))
-
-
-def _sorted_rows(x: Tensor) -> Tensor:
-    """Each row of ``x`` sorted (numpy's vectorised sort on CPU: ~20x faster than torch's there)."""
-    if x.device.type == "cpu":
-        x.numpy().sort(axis=1)  # in place: x is a fresh product, owned by the caller
-        return x
-    return torch.sort(x, dim=1).values
-
-
-def sliced_wasserstein(a: Tensor, b: Tensor, num_directions: int = NUM_DIRECTIONS, seed: int = 0,
-                       directions_per_batch: int = 128) -> float:
-    """Sliced Wasserstein-1 distance of two point sets ``[M_a, D]`` and ``[M_b, D]``: the mean over
-    ``num_directions`` random unit directions of the 1-D Wasserstein-1 distance of the projected
-    sets (ProGAN: sort both projections, average the absolute differences). For sets of unequal
-    size both quantile functions are read at ``max(M_a, M_b)`` evenly spaced levels. Directions
-    come from ``seed`` in batches of 128 (ProGAN's ``dirs_per_repeat``)."""
-    if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[1]:
-        raise ValueError(f"need two [M, D] sets of the same D, got {tuple(a.shape)} and {tuple(b.shape)}")
-    count = max(a.shape[0], b.shape[0])
-    levels = (torch.arange(count, device=a.device, dtype=torch.float64) + 0.5) / count
-    index_a = (levels * a.shape[0]).long() if a.shape[0] != count else None
-    index_b = (levels * b.shape[0]).long() if b.shape[0] != count else None
-    generator, total = torch.Generator().manual_seed(seed), 0.0
-    for first in range(0, num_directions, directions_per_batch):
-        batch = min(directions_per_batch, num_directions - first)
-        directions = torch.randn(a.shape[1], batch, generator=generator)
-        directions = (directions / directions.norm(dim=0, keepdim=True)).to(a.device)  # [D, K]
-        sorted_a = _sorted_rows(directions.T @ a.T)  # [K, M_a], computed transposed: no copy
-        sorted_b = _sorted_rows(directions.T @ b.T)
-        sorted_a = sorted_a if index_a is None else sorted_a.index_select(1, index_a)
-        sorted_b = sorted_b if index_b is None else sorted_b.index_select(1, index_b)
-        total += float(F.l1_loss(sorted_a, sorted_b, reduction="sum")) / count
-    return total / num_directions
-
-
-def _level_generator(seed: int, level: int) -> torch.Generator:
-    return torch.Generator().manual_seed(int(np.random.SeedSequence([seed, level]).generate_state(1)[0]))
-
-
-def patch_swd(real: Tensor, samples: Tensor, seed: int = 0, max_patches: int = 32768,
-              patch_size: int = PATCH_SIZE, num_directions: int = NUM_DIRECTIONS,
-              min_level_size: int = MIN_LEVEL_SIZE) -> float:
-    """Patch SWD x10^3 between generated ``samples`` and one ``real`` image (lower is better).
-
-    ProGAN's SWD applied to a single image: for every level of a Laplacian pyramid (down to a
-    shorter side of ``min_level_size``; levels smaller than a patch are skipped) take the 7x7
-    patches of the real image and of the samples, each set at every position or, beyond
-    ``max_patches`` positions, at that many distinct random positions (seeded; over all samples
-    pooled), normalise both sets per channel, compute the sliced Wasserstein distance over 512
-    random directions, and average over levels.
-    Deviation from ProGAN: both sets are normalised with the *real* patches' mean and std instead
-    of their own, so a global colour or contrast shift of the samples counts instead of being
-    normalised away. Samples may have another size than the real image. Identical images score 0;
-    the real image repeated N times scores a small noise floor (its patches are subsampled).
-    """
-    real, samples = as_batch(real), as_batch(samples)
-    num_levels = pyramid_levels(*real.shape[-2:], min_size=min_level_size)
-    distances = []
-    for level, (real_level, fake_level) in enumerate(zip(laplacian_pyramid(real, num_levels),
-                                                         laplacian_pyramid(samples, num_levels))):
-        if min(*real_level.shape[-2:], *fake_level.shape[-2:]) < patch_size:
-            continue
-        # one stream per level and set, seeded alike: sets of one shape get the same positions
-        real_patches = sample_patches(real_level, max_patches, _level_generator(seed, level), patch_size)
-        fake_patches = sample_patches(fake_level, max_patches, _level_generator(seed, level), patch_size)
-        mean, std = _channel_stats(real_patches)
-        distances.append(sliced_wasserstein(_normalize(real_patches, mean, std), _normalize(fake_patches, mean, std),
-                                            num_directions, seed + level))
-    if not distances:
-        raise UserError(f"images of {tuple(real.shape[-2:])} px are too small for {patch_size}x{patch_size} patches")
-    return 1e3 * sum(distances) / len(distances)
-
-
-def multiscale_swd(real: Tensor, fake: Tensor, seed: int = 0, patches_per_image: int = 128,
-                   patch_size: int = PATCH_SIZE, num_directions: int = NUM_DIRECTIONS,
-                   min_level_size: int = MIN_LEVEL_SIZE) -> dict[str, float]:
-    """ProGAN's multi-scale SWD x10^3 between two *sets* of images (Karras et al. 2018, App. D).
-
-    Per Laplacian level (from full size down to ``min_level_size``, or a single level for images
-    smaller than that): ``patches_per_image`` 7x7 patches at random positions of every image,
-    each set normalised per channel by its own mean and std (as ProGAN), SWD over 512 random
-    directions. Both sets are cut to the smaller one's size (first images) and use the same
-    positions, so the result is symmetric. Returns ``swd_<width>`` per level and ``swd``, their
-    mean (ProGAN's ``SWDx1e3_<res>`` and ``SWDx1e3_avg``).
-    """
-    real, fake = as_batch(real), as_batch(fake)
-    count = min(real.shape[0], fake.shape[0])
-    real, fake = real[:count], fake[:count]
-    if real.shape[1:] != fake.shape[1:]:
-        raise UserError(f"image sets differ in shape: {tuple(real.shape[1:])} vs {tuple(fake.shape[1:])}")
-    num_levels = pyramid_levels(*real.shape[-2:], min_size=min(min_level_size, min(real.shape[-2:])))
-    result = {}
-    for level, (real_level, fake_level) in enumerate(zip(laplacian_pyramid(real, num_levels),
-                                                         laplacian_pyramid(fake, num_levels))):
-        if min(real_level.shape[-2:]) < patch_size:
-            continue
-        descriptors = []
-        for images in (real_level, fake_level):
-            patches = sample_patches(images, patches_per_image, _level_generator(seed, level), patch_size,
-                                     per_image=True)  # the same positions in both sets
-            descriptors.append(_normalize(patches, *_channel_stats(patches)))
-        result[f"swd_{real_level.shape[-1]}"] = 1e3 * sliced_wasserstein(*descriptors, num_directions, seed + level)
-    if not result:
-        raise UserError(f"images of {tuple(real.shape[-2:])} px are too small for {patch_size}x{patch_size} patches")
-    result["swd"] = sum(result.values()) / len(result)
-    return result
 
 
 def pixel_diversity(real: Tensor, samples: Tensor) -> float:
@@ -351,6 +187,5 @@ def downsample_features(images: Tensor, size: int = 16) -> Tensor:
     return images.flatten(1)
 
 
-__all__ = ["PATCH_SIZE", "NUM_DIRECTIONS", "MEMORIZATION_THRESHOLD", "laplacian_pyramid", "pyramid_levels",
-           "sample_patches", "sliced_wasserstein", "patch_swd", "multiscale_swd", "pixel_diversity",
+__all__ = ["PATCH_SIZE", "MEMORIZATION_THRESHOLD", "as_batch", "sample_patches", "pixel_diversity",
            "patch_nn_distances", "ssim", "memorization", "downsample_features"]

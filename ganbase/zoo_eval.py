@@ -21,9 +21,10 @@ from ganbase.data import DataConfig, Dataset, load_dataset
 from ganbase.device import resolve_device
 from ganbase.errors import UserError
 from ganbase.feature_metrics import precision_recall
-from ganbase.metrics import downsample_features, multiscale_swd
+from ganbase.metrics import downsample_features
 from ganbase.models.base import TRANSLATION_KINDS
 from ganbase.runs import load_model
+from ganbase.swd import multiscale_swd
 
 PRECISION_RECALL_SIZE = 16
 

@@ -1,8 +1,9 @@
 """Quality metrics of trained SinGANs (Shaham et al. 2019; ConSinGAN runs too): draw samples from
 a run folder and compare them with the run's training image (the finest pyramid level) using
-:mod:`ganbase.metrics` — patch SWD (Karras et al. 2018), SinGAN's pixel diversity, GPNN-style
-patch nearest-neighbour coherence / completeness (Granot et al. 2022), memorization (SSIM above
-0.9) and, with local Inception weights, SIFID. Inference only: never imports training code.
+:mod:`ganbase.swd` and :mod:`ganbase.metrics` — patch SWD (Karras et al. 2018) with its jackknife
+standard error, SinGAN's pixel diversity, GPNN-style patch nearest-neighbour coherence /
+completeness (Granot et al. 2022), memorization (SSIM above 0.9) and, with local Inception
+weights, SIFID. Inference only: never imports training code.
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ from torch import Tensor
 
 from ganbase.device import resolve_device
 from ganbase.errors import UserError
-from ganbase.metrics import (MEMORIZATION_THRESHOLD, as_batch, memorization, patch_nn_distances, patch_swd,
-                             pixel_diversity)
+from ganbase.metrics import MEMORIZATION_THRESHOLD, as_batch, memorization, patch_nn_distances, pixel_diversity
+from ganbase.swd import patch_swd_with_error
 from singan_kit.folders import find_runs
 from singan_kit.run_folder import ALL_ARCHITECTURES, load_model
 from singan_kit.sample import generate
 
-#: the metrics every evaluation reports, in table order (``sifid`` follows when weights are given)
-METRIC_KEYS = ("swd", "diversity", "nn_coherence", "nn_completeness", "memorization")
+#: the metrics every evaluation reports, in table order (``sifid`` follows when weights are given);
+#: ``swd_se`` is the standard error of ``swd`` over draws of the samples (jackknife)
+METRIC_KEYS = ("swd", "swd_se", "diversity", "nn_coherence", "nn_completeness", "memorization")
 
 
 def evaluate_images(real: Tensor, samples: Tensor, seed: int = 0, inception_weights=None,
@@ -36,7 +38,8 @@ def evaluate_images(real: Tensor, samples: Tensor, seed: int = 0, inception_weig
         raise UserError("evaluation needs at least 2 samples (diversity is a spread over samples)")
     if real.shape[1] != samples.shape[1]:
         raise UserError(f"real image and samples differ in channels: {real.shape[1]} vs {samples.shape[1]}")
-    result = {"swd": patch_swd(real, samples, seed=seed), "diversity": pixel_diversity(real, samples)}
+    swd, swd_se = patch_swd_with_error(real, samples, seed=seed)
+    result = {"swd": swd, "swd_se": swd_se, "diversity": pixel_diversity(real, samples)}
     result.update(patch_nn_distances(real, samples, seed=seed))
     result["memorization"] = memorization(real, samples, memorization_threshold)
     if inception_weights is not None:

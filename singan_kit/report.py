@@ -37,6 +37,7 @@ LOSSES = (("d_loss", "critic loss"), ("g_adv", "G adversarial"), ("rec_loss", "r
           ("gradient_penalty", "gradient penalty"))
 EVAL_DESCRIPTIONS = {
     "swd": "sliced Wasserstein distance of 7x7 patches per Laplacian level, x1000 (lower: closer)",
+    "swd_se": "standard error of the SWD over draws of the samples (grouped jackknife)",
     "diversity": "per-pixel std over samples / std of the training image (Sec. 4.1)",
     "nn_coherence": "sample patches to their nearest training patch, mean squared distance (lower: better)",
     "nn_completeness": "training patches to their nearest sample patch, mean squared distance (lower: better)",

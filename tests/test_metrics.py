@@ -1,4 +1,4 @@
-"""Known-answer tests of ganbase.metrics and ganbase.inception (no weights needed, seconds)."""
+"""Known-answer tests of ganbase.metrics, ganbase.swd and ganbase.inception (no weights needed, seconds)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from skimage.metrics import structural_similarity
 
-from ganbase import feature_metrics, metrics
+from ganbase import feature_metrics, metrics, swd
 from ganbase.errors import UserError
 from ganbase.inception import InceptionFeatures, fid_and_kid, load_inception, sifid
 from tests.conftest import blob_image
@@ -50,15 +50,15 @@ REAL = texture()
 
 
 def test_laplacian_pyramid_reconstructs_the_image():
-    levels = metrics.laplacian_pyramid(REAL, 3)
+    levels = swd.laplacian_pyramid(REAL, 3)
     assert [tuple(level.shape[-2:]) for level in levels] == [(64, 80), (32, 40), (16, 20)]
     image = levels[-1]
     for band in reversed(levels[:-1]):
-        up = metrics._pyr_up_width(image, band.shape[-1]).transpose(-1, -2)
-        image = band + metrics._pyr_up_width(up, band.shape[-2]).transpose(-1, -2)
+        up = swd._pyr_up_width(image, band.shape[-1]).transpose(-1, -2)
+        image = band + swd._pyr_up_width(up, band.shape[-2]).transpose(-1, -2)
     assert torch.allclose(image, REAL, atol=1e-5)
     constant = torch.full((2, 3, 33, 35), 0.25)
-    assert metrics.laplacian_pyramid(constant, 2)[0].abs().max() < 1e-6  # no band-pass energy
+    assert swd.laplacian_pyramid(constant, 2)[0].abs().max() < 1e-6  # no band-pass energy
 
 
 def test_sample_patches_match_unfold():
@@ -73,37 +73,64 @@ def test_sample_patches_match_unfold():
 
 
 def test_swd_identical_is_zero_and_symmetric():
-    assert metrics.patch_swd(REAL, REAL) == 0.0
+    assert swd.patch_swd(REAL, REAL) == 0.0
     other = texture(seed=3)
     a, b = torch.randn(500, 20), torch.randn(400, 20) + 0.3
-    assert metrics.sliced_wasserstein(a, b) == pytest.approx(metrics.sliced_wasserstein(b, a), rel=1e-6)
-    assert metrics.sliced_wasserstein(a, a) == 0.0
+    assert swd.sliced_wasserstein(a, b) == pytest.approx(swd.sliced_wasserstein(b, a), rel=1e-6)
+    assert swd.sliced_wasserstein(a, a) == 0.0
     batch_a, batch_b = torch.cat([REAL, other]), torch.cat([other, REAL.flip(-1)])
-    forward, backward = metrics.multiscale_swd(batch_a, batch_b), metrics.multiscale_swd(batch_b, batch_a)
+    forward, backward = swd.multiscale_swd(batch_a, batch_b), swd.multiscale_swd(batch_b, batch_a)
     assert set(forward) == {"swd_80", "swd_40", "swd_20", "swd"}
     assert forward["swd"] == pytest.approx(backward["swd"], rel=1e-6)
-    assert metrics.multiscale_swd(batch_a, batch_a)["swd"] == 0.0
+    assert swd.multiscale_swd(batch_a, batch_a)["swd"] == 0.0
 
 
 def test_sliced_wasserstein_of_shifted_gaussians():
     # in 1-D every direction is +-1, and W1 of N(0,1) and N(0.5,1) is 0.5
     a = torch.randn(20000, 1, generator=torch.Generator().manual_seed(0))
-    assert metrics.sliced_wasserstein(a, a + 0.5, num_directions=4) == pytest.approx(0.5, abs=1e-5)
+    assert swd.sliced_wasserstein(a, a + 0.5, num_directions=4) == pytest.approx(0.5, abs=1e-5)
 
 
 def test_swd_shuffled_patches_closer_than_blurred():
     shuffled = shuffle_blocks(REAL, 16).repeat(4, 1, 1, 1)
     blurred = gaussian_blur(REAL).repeat(4, 1, 1, 1)
-    swd_shuffled, swd_blurred = metrics.patch_swd(REAL, shuffled), metrics.patch_swd(REAL, blurred)
+    swd_shuffled, swd_blurred = swd.patch_swd(REAL, shuffled), swd.patch_swd(REAL, blurred)
     assert 0 < swd_shuffled < swd_blurred
     noisy = (REAL + 0.3 * torch.randn(4, *REAL.shape[1:], generator=torch.Generator().manual_seed(0))).clamp(-1, 1)
-    assert metrics.patch_swd(REAL, noisy) > swd_shuffled
-    assert metrics.patch_swd(REAL, shuffled, seed=1) == metrics.patch_swd(REAL, shuffled, seed=1)  # seeded
+    assert swd.patch_swd(REAL, noisy) > swd_shuffled
+    assert swd.patch_swd(REAL, shuffled, seed=1) == swd.patch_swd(REAL, shuffled, seed=1)  # seeded
 
 
 def test_swd_counts_a_colour_shift():
     darker = (REAL * 0.8 - 0.2).repeat(2, 1, 1, 1)
-    assert metrics.patch_swd(REAL, darker) > 50 * max(1e-3, metrics.patch_swd(REAL, REAL.repeat(2, 1, 1, 1)))
+    assert swd.patch_swd(REAL, darker) > 50 * max(1e-3, swd.patch_swd(REAL, REAL.repeat(2, 1, 1, 1)))
+
+
+def test_jackknife_error_of_a_mean_is_the_textbook_standard_error():
+    values = torch.tensor([2.0, 4.0, 4.0, 5.0, 7.0, 9.0])
+    mean_of = lambda index: float(values[index].mean())  # noqa: E731
+    # leave-one-out: sqrt(((n - 1) / n) * sum((mean_-i - mean)^2)) == sample std / sqrt(n)
+    assert swd.jackknife_error(mean_of, 6, groups=10) == pytest.approx(float(values.std()) / math.sqrt(6))
+    # groups {0, 3}, {1, 4}, {2, 5}: means 3.5, 5.5, 6.5; their std (1.5275) / sqrt(3)
+    assert swd.jackknife_error(mean_of, 6, groups=3) == pytest.approx(1.5275252 / math.sqrt(3))
+    with pytest.raises(ValueError, match="at least 2"):
+        swd.jackknife_error(mean_of, 1)
+
+
+def test_patch_swd_error_is_zero_for_copies_and_grows_with_spread():
+    copies, error = swd.patch_swd_with_error(REAL, REAL.repeat(4, 1, 1, 1))
+    assert copies == 0.0 and error == 0.0  # every subset of copies scores 0
+    # 5 copies (c) and 5 blurred samples (b); with 5 groups, sample i is in group i % 5
+
+    def samples(flags: str) -> torch.Tensor:
+        return torch.cat([gaussian_blur(REAL) if flag == "b" else REAL for flag in flags])
+
+    unbalanced = samples("cbcbccbcbb")  # groups {c, c}, {b, b}, {c, c}, {b, b}, {c, b}
+    value, error = swd.patch_swd_with_error(REAL, unbalanced, groups=5)
+    assert value == swd.patch_swd(REAL, unbalanced) and error > 0
+    assert (value, error) == swd.patch_swd_with_error(REAL, unbalanced, groups=5)  # seeded
+    balanced = samples("cbcbcbcbcb")  # every group {c, b}: every subset has 4 of each
+    assert swd.patch_swd_with_error(REAL, balanced, groups=5)[1] < error / 3
 
 
 def test_repeated_real_image_memorization_one_and_diversity_zero():
