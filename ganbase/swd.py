@@ -190,7 +190,7 @@ def jackknife_error(statistic: Callable[[Tensor], float], count: int, groups: in
 class _PatchSWD:
     """:func:`patch_swd` of any subset of the samples (called with their indices). What does not
     depend on the subset is prepared once: per level, the samples' Laplacian band, the real
-    patches' mean / std and their sorted projections on every direction."""
+    patches' mean / std, the random directions and the real patches' sorted projections on them."""
 
     def __init__(self, real: Tensor, samples: Tensor, seed: int, max_patches: int, patch_size: int,
                  num_directions: int, min_level_size: int):
@@ -198,7 +198,9 @@ class _PatchSWD:
         self.num_samples, self.seed, self.max_patches = samples.shape[0], seed, max_patches
         self.patch_size, self.num_directions = patch_size, num_directions
         num_levels = pyramid_levels(*real.shape[-2:], min_size=min_level_size)
-        self.levels = []  # (level, samples' band [N, C, h, w], real mean, real std, sorted projections)
+        # per level: (level, samples' band [N, C, h, w], real mean, real std,
+        #             [(directions [D, K], real projections sorted [K, M])] per batch of directions)
+        self.levels = []
         for level, (real_level, fake_level) in enumerate(zip(laplacian_pyramid(real, num_levels),
                                                              laplacian_pyramid(samples, num_levels))):
             if min(*real_level.shape[-2:], *fake_level.shape[-2:]) < patch_size:
@@ -206,8 +208,9 @@ class _PatchSWD:
             real_patches = sample_patches(real_level, max_patches, _level_generator(seed, level), patch_size)
             mean, std = _channel_stats(real_patches)
             real_points = _normalize(real_patches, mean, std)
-            projections = [_sorted_projections(real_points, directions)
-                           for directions in _direction_batches(real_points.shape[1], num_directions, seed + level)]
+            batches = _direction_batches(real_points.shape[1], num_directions, seed + level)
+            projections = [(directions, _sorted_projections(real_points, directions))
+                           for directions in (batch.to(real_points.device) for batch in batches)]
             self.levels.append((level, fake_level, mean, std, projections))
         if not self.levels:
             raise UserError(f"images of {tuple(real.shape[-2:])} px are too small for "
@@ -217,15 +220,14 @@ class _PatchSWD:
         """Patch SWD x10^3 of the samples at ``indices`` (a CPU index tensor)."""
         distances = []
         everything = indices.numel() == self.num_samples and torch.equal(indices, torch.arange(self.num_samples))
-        for level, fake_level, mean, std, real_projections in self.levels:
+        for level, fake_level, mean, std, projections in self.levels:
             subset = fake_level if everything else fake_level.index_select(0, indices.to(fake_level.device))
             # the real and the fake stream of a level are seeded alike: sets of one shape share positions
             fake_patches = sample_patches(subset, self.max_patches, _level_generator(self.seed, level),
                                           self.patch_size)
             fake_points = _normalize(fake_patches, mean, std)
-            directions = _direction_batches(fake_points.shape[1], self.num_directions, self.seed + level)
-            total = sum(_sorted_l1_sum(real_sorted, _sorted_projections(fake_points, batch))
-                        for real_sorted, batch in zip(real_projections, directions))
+            total = sum(_sorted_l1_sum(real_sorted, _sorted_projections(fake_points, directions))
+                        for directions, real_sorted in projections)
             distances.append(total / self.num_directions)
         return 1e3 * sum(distances) / len(distances)
 
