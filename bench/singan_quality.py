@@ -3,17 +3,20 @@
     python bench/singan_quality.py                                  # quick default, < 10 min on 2 cores
     python bench/singan_quality.py --images a.png b.png --preset fast --out runs/q
     python bench/singan_quality.py --full --device cuda --json      # the paper's settings
-    python bench/singan_quality.py --eval-only runs/q/balloons runs/q/birds --baselines
+    python bench/singan_quality.py --eval-only runs/q/balloons runs/q/birds --baselines --draws 8
+    python bench/singan_quality.py --preset fast --train-seeds 0 1 2 --draws 8 --out runs/q
 
 Trains a run per image, then draws ``--num`` samples of each (seed ``--seed``) and reports, per
 image: scales, training seconds, patch SWD x1e3 and its standard error over draws of samples
 (jackknife), diversity, patch NN coherence / completeness and memorization
-(:mod:`singan_kit.evaluate`, definitions in docs/eval.md). ``--baselines`` adds two
-trivial "generators" for the first image so the scale of each metric is clear: the training
-image itself repeated N times (SWD and NN distances at their noise floor, diversity 0,
-memorization 1) and N random tile shuffles of it (each sample: a random circular shift, then
-the image cut into a 4x4 grid of tiles whose order is shuffled; local patches are real, the
-layout is not).
+(:mod:`singan_kit.evaluate`, definitions in docs/eval.md). ``--draws N`` averages N draws of
+samples (the standard error then comes from their spread); ``--train-seeds`` trains each image
+once per seed and adds each metric's mean and standard deviation over the seeds.
+``--baselines`` adds two trivial "generators" for the first image so the scale of each metric is
+clear: the training image itself repeated N times (SWD and NN distances at their noise floor,
+diversity 0, memorization 1) and N random tile shuffles of it (each sample: a random circular
+shift, then the image cut into a 4x4 grid of tiles whose order is shuffled; local patches are
+real, the layout is not).
 
 Default images: balloons, birds and starry_night from ``../shared/data/singan/Images/`` when
 present, else ``samples/hubble.png``. Default schedule: the ``quick`` preset with its
@@ -114,12 +117,42 @@ def format_table(rows: list[dict]) -> str:
     cells = [header]
     for row in rows:
         train_s = "-" if row.get("train_seconds") is None else f"{row['train_seconds']:.0f}"
-        cells.append([row["image"], str(row["scales"]), train_s, f"{row['eval_seconds']:.1f}"]
+        label = row["image"] if row.get("train_seed") is None else f"{row['image']} seed {row['train_seed']}"
+        cells.append([label, str(row["scales"]), train_s, f"{row['eval_seconds']:.1f}"]
                      + [pattern.format(row[key]) for pattern, key in zip(formats, METRIC_KEYS)])
     widths = [max(len(line[i]) for line in cells) for i in range(len(header))]
     lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
              for line in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def seed_summaries(rows: list[dict]) -> list[dict]:
+    """Per image trained with several seeds: mean and standard deviation over the seeds of every
+    metric (the training seed moves SWD more than a draw of samples does, docs/eval.md)."""
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        if row.get("train_seed") is not None:
+            groups.setdefault(row["image"], []).append(row)
+    summaries = []
+    for image, group in groups.items():
+        if len(group) < 2:
+            continue
+        summary = {"image": image, "train_seeds": [row["train_seed"] for row in group]}
+        for key in ("train_seconds", *METRIC_KEYS):
+            values = torch.tensor([float(row[key]) for row in group], dtype=torch.float64)
+            summary[key] = {"mean": values.mean().item(), "sd": values.std().item()}
+        summaries.append(summary)
+    return summaries
+
+
+def format_summaries(summaries: list[dict]) -> str:
+    lines = []
+    for summary in summaries:
+        seeds = " ".join(str(seed) for seed in summary["train_seeds"])
+        cells = [f"{key} {summary[key]['mean']:.{digits}f} ± {summary[key]['sd']:.{digits}f}"
+                 for key, digits in (("swd", 2), ("diversity", 4), ("train_seconds", 0))]
+        lines.append(f"{summary['image']} over training seeds {seeds} (mean ± sd): " + ", ".join(cells))
     return "\n".join(lines)
 
 
@@ -137,19 +170,26 @@ def main() -> None:
     parser.add_argument("--max-size", type=int, default=None, help="longer side of the finest scale [250]")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="training threads (default: chosen per scale)")
-    parser.add_argument("--num", type=int, default=50, help="samples per image")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--num", type=int, default=50, help="samples per draw")
+    parser.add_argument("--draws", type=int, default=1,
+                        help="draws of --num samples per run (seeds --seed, --seed+1, ...); metrics are their means")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the samples and metrics, and of training")
+    parser.add_argument("--train-seeds", nargs="+", type=int, default=None, metavar="SEED",
+                        help="train each image once per seed (run folders <image>_seed<SEED>) and add the "
+                             "mean and sd over seeds [--seed]")
     parser.add_argument("--out", type=Path, default=None, help="keep the run folders here (<out>/<image name>)")
     parser.add_argument("--baselines", action="store_true", help="add the two trivial baselines of the first image")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args()
+    if args.draws < 1 or args.num < 2:
+        parser.error("--draws must be >= 1 and --num >= 2")
 
     device = resolve_device(args.device)
     preset = "paper" if args.full else args.preset
     factor = args.iters_factor if args.iters_factor is not None else (
         QUICK_FACTOR if preset == "quick" and not args.full else 1.0)
     settings = {"device": str(device), "torch": torch.__version__, "machine": platform.processor() or platform.machine(),
-                "num": args.num, "seed": args.seed}
+                "num": args.num, "draws": args.draws, "seed": args.seed}
     rows, run_dirs = [], []
     tmp = tempfile.TemporaryDirectory() if args.out is None and args.eval_only is None else None
     if args.eval_only is not None:
@@ -157,29 +197,35 @@ def main() -> None:
         for run_dir in run_dirs:
             rows.append({"image": str(run_dir), "train_seconds": None})
     else:
-        config = scaled_config(preset, factor, args.iters, args.max_size, args.seed)
-        settings.update(preset=preset, iters_factor=factor, iters=config.iters,
-                        fine_iters=getattr(config, "fine_iters", None), max_size=config.max_size)
+        train_seeds = args.train_seeds or [args.seed]
         out = args.out or Path(tmp.name)
         for image in args.images or default_images():
-            run_dir = out / image.stem
-            if not args.json:
-                print(f"training {image.name} ({preset}, {config.iters} -> "
-                      f"{getattr(config, 'fine_iters', None) or config.iters} iterations per scale) ...", flush=True)
-            rows.append({"image": image.name, "train_seconds": round(train_run(image, run_dir, config, device,
-                                                                              args.threads), 1)})
-            run_dirs.append(run_dir)
+            for train_seed in train_seeds:
+                config = scaled_config(preset, factor, args.iters, args.max_size, train_seed)
+                settings.update(preset=preset, iters_factor=factor, iters=config.iters,
+                                fine_iters=getattr(config, "fine_iters", None), max_size=config.max_size)
+                run_dir = out / (image.stem if args.train_seeds is None else f"{image.stem}_seed{train_seed}")
+                if not args.json:
+                    print(f"training {image.name} with seed {train_seed} ({preset}, {config.iters} -> "
+                          f"{getattr(config, 'fine_iters', None) or config.iters} iterations per scale) ...",
+                          flush=True)
+                seconds = train_run(image, run_dir, config, device, args.threads)
+                rows.append({"image": image.name, "train_seed": train_seed, "train_seconds": round(seconds, 1)})
+                run_dirs.append(run_dir)
     for row, run_dir in zip(rows, run_dirs):
         start = time.perf_counter()
-        row.update(evaluate_run(run_dir, num=args.num, seed=args.seed, device=device))
+        row.update(evaluate_run(run_dir, num=args.num, seed=args.seed, device=device, draws=args.draws))
         row["eval_seconds"] = round(time.perf_counter() - start, 2)
+    summaries = seed_summaries(rows)
     if args.baselines and run_dirs:
         rows += baselines(run_dirs[0], args.num, args.seed, device)
     if args.json:
-        print(json.dumps({"settings": settings, "results": rows}, indent=2))
+        print(json.dumps({"settings": settings, "results": rows, "over_training_seeds": summaries}, indent=2))
     else:
         print(", ".join(f"{key} {value}" for key, value in settings.items()))
         print(format_table(rows))
+        if summaries:
+            print(format_summaries(summaries))
     if tmp is not None:
         tmp.cleanup()
 

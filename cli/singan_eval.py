@@ -20,7 +20,8 @@ from ganbase.errors import UserError
 #: (key, column title, format, meaning) of the printed metrics
 COLUMNS = (
     ("swd", "SWD", "{:.2f}", "patch sliced Wasserstein distance x1e3 to the training image (lower: closer)"),
-    ("swd_se", "SWD ±", "{:.2f}", "standard error of swd over other draws of as many samples (jackknife)"),
+    ("swd_se", "SWD ±", "{:.2f}", "standard error of swd (jackknife; with --draws: swd_sd / sqrt draws)"),
+    ("swd_sd", "SWD sd", "{:.2f}", "standard deviation of swd over the draws"),
     ("diversity", "diversity", "{:.4f}", "per-pixel std over samples / std of the training image"),
     ("nn_coherence", "NN coh.", "{:.5f}", "sample patch -> nearest training patch, mean sq. diff. (lower: better)"),
     ("nn_completeness", "NN compl.", "{:.5f}", "training patch -> nearest sample patch, mean sq. diff. (lower: better)"),
@@ -38,7 +39,11 @@ def _format(key: str, value) -> str:
 
 def format_run(run: str, result: dict) -> str:
     """The multi-line report of one run."""
-    lines = [f"{run}: {result['num_samples']} samples of {result['size']} px, {result['scales']} scales"]
+    draws = result.get("draws", 1)
+    what = f"{result['num_samples']} samples"
+    if draws > 1:
+        what = f"means over {draws} draws of {what}"
+    lines = [f"{run}: {what} of {result['size']} px, {result['scales']} scales"]
     for key, _, _, meaning in COLUMNS:
         if key in result:
             lines.append(f"  {key:<16}{_format(key, result[key]):>10}   {meaning}")
@@ -91,6 +96,9 @@ def write_csv(path: Path, results: list[dict]) -> None:
 @click.option("--start-scale", type=int, default=0, show_default=True,
               help="Keep the real image's structure below this scale (0: fully random).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the samples and the metrics.")
+@click.option("--draws", type=POSITIVE_INT, default=1, show_default=True,
+              help="Evaluate this many draws of NUM samples (seeds SEED, SEED+1, ...) and report the means; "
+                   "SWD ± then comes from the spread over draws.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--batch-size", type=POSITIVE_INT, default=None, help="Samples per batch [16].")
 @click.option("--inception-weights", default=None, metavar="PATH",
@@ -101,11 +109,12 @@ def write_csv(path: Path, results: list[dict]) -> None:
 @click.option("--threads", type=POSITIVE_INT, default=None, help="CPU threads for torch.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @user_errors
-def eval_command(run, num, start_scale, seed, device, batch_size, inception_weights, as_json, csv_path,
+def eval_command(run, num, start_scale, seed, draws, device, batch_size, inception_weights, as_json, csv_path,
                  threads, quiet):
     """Evaluate the SinGAN in RUN (or every run in the folder RUN): patch SWD, diversity, patch
     nearest-neighbour coherence / completeness and memorization of NUM samples against the
-    training image (definitions: docs/eval.md)."""
+    training image (definitions: docs/eval.md). One draw's SWD is noisy: compare runs with
+    --draws 8 or more."""
     import torch
     from tqdm.auto import tqdm
 
@@ -117,13 +126,13 @@ def eval_command(run, num, start_scale, seed, device, batch_size, inception_weig
     if csv_path is not None and Path(csv_path).is_dir():
         raise UserError(f"--csv must be a file, not the folder {csv_path}")
     torch_device = resolve(device)
-    options = dict(num=num, start_scale=start_scale, seed=seed, device=torch_device,
+    options = dict(num=num, start_scale=start_scale, seed=seed, draws=draws, device=torch_device,
                    inception_weights=inception_weights, batch_size=batch_size)
     if is_run_folder(run) or not Path(run).is_dir():
         from singan_kit.run_folder import read_meta
 
         read_meta(run)  # a bad run folder fails before the progress bar is drawn
-        with tqdm(total=num, desc=f"sampling {Path(run).name}", unit="img", disable=quiet, leave=False) as bar:
+        with tqdm(total=num * draws, desc=f"sampling {Path(run).name}", unit="img", disable=quiet, leave=False) as bar:
             result = {"run": str(run), **evaluate_run(run, on_batch=bar.update, **options)}
         results = [result]
         click.echo(json.dumps(result, indent=2) if as_json else format_run(str(run), result))

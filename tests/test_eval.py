@@ -73,6 +73,20 @@ def test_evaluate_run_keys_and_determinism(runs):
     assert evaluate_run(runs / "a", num=6, seed=3, start_scale=2)["diversity"] < first["diversity"]
 
 
+def test_evaluate_run_draws_are_means_of_single_draws(runs):
+    singles = [evaluate_run(runs / "a", num=4, seed=seed) for seed in (5, 6, 7)]
+    drawn = evaluate_run(runs / "a", num=4, seed=5, draws=3)
+    assert drawn["draws"] == 3 and drawn["num_samples"] == 4 and set(METRIC_KEYS) <= set(drawn)
+    for key in ("swd", "diversity", "nn_coherence", "nn_completeness", "memorization"):
+        assert drawn[key] == pytest.approx(sum(s[key] for s in singles) / 3, rel=1e-9)
+    swds = [s["swd"] for s in singles]
+    mean = sum(swds) / 3
+    sd = (sum((x - mean) ** 2 for x in swds) / 2) ** 0.5  # by hand: n - 1 in the denominator
+    assert sd > 0 and drawn["swd_sd"] == pytest.approx(sd) and drawn["swd_se"] == pytest.approx(sd / 3 ** 0.5)
+    with pytest.raises(UserError, match="--draws"):
+        evaluate_run(runs / "a", num=4, draws=0)
+
+
 def test_evaluate_runs_reports_failures(runs):
     results = evaluate_runs(runs, num=3)
     assert [r["run"] for r in results] == ["a", "b", "c"]
@@ -108,6 +122,9 @@ def test_singan_eval_one_run_text_and_json(runs):
     result = singan("eval", runs / "a", "--num", 4, "--json", "-q")
     scores = json.loads(result.output)
     assert scores["num_samples"] == 4 and set(METRIC_KEYS) <= set(scores)
+    result = singan("eval", runs / "a", "--num", 3, "--draws", 2, "-q")
+    assert result.exit_code == 0, result.output
+    assert "means over 2 draws of 3 samples" in result.output and "swd_sd" in result.output
 
 
 def test_singan_eval_folder_table_and_csv(runs, tmp_path):
@@ -124,6 +141,7 @@ def test_singan_eval_bad_input(runs, tmp_path):
     assert_one_line_error(singan("eval", tmp_path / "missing"), "does not exist")
     assert_one_line_error(singan("eval", runs / "a", "--num", 1), "x>=2")
     assert_one_line_error(singan("eval", runs / "a", "--threads", 0), "--threads")
+    assert_one_line_error(singan("eval", runs / "a", "--draws", 0), "--draws")
     assert_one_line_error(singan("eval", runs / "c"), "corrupt JSON")
     assert_one_line_error(singan("eval", runs / "a", "--inception-weights", tmp_path / "w.pth"),
                           "pt_inception-2015-12-05")
