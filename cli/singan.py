@@ -116,9 +116,11 @@ def train(image, out_dir, resume_dir, overwrite, preset, iters, fine_iters, max_
 @click.option("--batch-size", type=POSITIVE_INT, default=16, show_default=True, help="Samples per batch.")
 @click.option("--grid", is_flag=True, help="Also write grid.png, a contact sheet of all samples.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--threads", type=POSITIVE_INT, default=None,
+              help="CPU threads for torch (default: all cores, shared out between torchrun processes).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @user_errors
-def sample(run, num, scale_text, start_scale, seed, out_dir, batch_size, grid, device, quiet):
+def sample(run, num, scale_text, start_scale, seed, out_dir, batch_size, grid, device, threads, quiet):
     """Write NUM random samples of the SinGAN trained in RUN (or of every run in the folder RUN)."""
     from tqdm.auto import tqdm
 
@@ -149,10 +151,17 @@ def sample(run, num, scale_text, start_scale, seed, out_dir, batch_size, grid, d
     if is_run_folder(run) or not Path(run).is_dir():
         if launched():
             raise UserError("under torchrun, singan sample takes a folder of runs; sample one run without it")
-        echo(sample_run(Path(run), Path(out_dir) if out_dir else Path(run) / "samples", torch_device))
+        import torch
+
+        default_threads = torch.get_num_threads()
+        torch.set_num_threads(threads or default_threads)
+        try:
+            echo(sample_run(Path(run), Path(out_dir) if out_dir else Path(run) / "samples", torch_device))
+        finally:
+            torch.set_num_threads(default_threads)
         return
     names = [r.name for r in find_runs(run)]
-    with folder_world(device) as (world, process_device):
+    with folder_world(device, threads) as (world, process_device):
         results = run_each(world.shard(names), lambda name: sample_run(
             Path(run) / name, Path(out_dir) / name if out_dir else Path(run) / name / "samples",
             process_device, quiet or not world.is_main))

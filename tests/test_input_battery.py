@@ -129,6 +129,7 @@ CASES = [
                                    "--threads", "0"), "--threads"),
     # singan sample
     Case("sample --num 0", "singan", ("sample", "{singan_run}", "--num", "0", "--out", "{root}/s"), "--num"),
+    Case("sample --threads 0", "singan", ("sample", "{singan_run}", "--threads", "0", "--out", "{root}/s"), "--threads"),
     Case("sample --batch-size 0", "singan", ("sample", "{singan_run}", "--batch-size", "0", "--out", "{root}/s"),
          "--batch-size"),
     Case("sample --start-scale 99", "singan",

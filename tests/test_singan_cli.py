@@ -7,6 +7,7 @@ import json
 import imageio.v3 as iio
 import numpy as np
 import pytest
+import torch
 from click.testing import CliRunner
 
 from cli.singan import main
@@ -57,6 +58,13 @@ def test_train_and_sample(trained, tmp_path):
     assert files == ["grid.png"] + [f"sample_{i:04d}.png" for i in range(5)]
     h, w = meta["pyramid"]["sizes"][-1]
     assert iio.imread(out / "sample_0000.png").shape == (round(h * 2), round(w * 1.5), 3)
+    threads = torch.get_num_threads()
+    one_thread = run("sample", trained, "--num", 5, "--scale", "1.5x2", "--out", tmp_path / "t1", "--threads", 1,
+                     "--batch-size", 2)
+    assert one_thread.exit_code == 0, one_thread.output
+    assert torch.get_num_threads() == threads  # the caller's setting comes back
+    difference = iio.imread(tmp_path / "t1" / "sample_0003.png").astype(int) - iio.imread(out / "sample_0003.png")
+    assert np.abs(difference).max() <= 1  # the same sample; threads may change float rounding
 
 
 def test_quiet_train(tmp_path):
