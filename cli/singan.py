@@ -46,6 +46,7 @@ def train(image, out_dir, resume_dir, overwrite, preset, iters, fine_iters, max_
     --preset consingan trains ConSinGAN (Hinz et al. 2021) instead.
     """
     from ganbase.distributed import launched
+    from ganbase.threads import restored_threads
     from singan_kit.config import make_config
     from singan_kit.train import train as train_run
 
@@ -125,6 +126,7 @@ def sample(run, num, scale_text, start_scale, seed, out_dir, batch_size, grid, d
     from tqdm.auto import tqdm
 
     from ganbase.distributed import launched
+    from ganbase.threads import restored_threads
     from singan_kit.folders import find_runs, is_run_folder, run_each, summary_table
     from singan_kit.sharding import folder_world, gather_results
     from singan_kit.run_folder import ALL_ARCHITECTURES, load_model
@@ -151,14 +153,8 @@ def sample(run, num, scale_text, start_scale, seed, out_dir, batch_size, grid, d
     if is_run_folder(run) or not Path(run).is_dir():
         if launched():
             raise UserError("under torchrun, singan sample takes a folder of runs; sample one run without it")
-        import torch
-
-        default_threads = torch.get_num_threads()
-        torch.set_num_threads(threads or default_threads)
-        try:
+        with restored_threads(threads):
             echo(sample_run(Path(run), Path(out_dir) if out_dir else Path(run) / "samples", torch_device))
-        finally:
-            torch.set_num_threads(default_threads)
         return
     names = [r.name for r in find_runs(run)]
     with folder_world(device, threads) as (world, process_device):

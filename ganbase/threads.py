@@ -10,6 +10,7 @@ the size of the work: tiny tensors get one thread either way, as threads cost mo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 
@@ -78,3 +79,18 @@ def plan_threads(work: float, free_cores: float, max_threads: int, small_work: f
     if work < small_work:
         return 1
     return max(1, min(max_threads, int(free_cores + 0.3)))
+
+
+@contextlib.contextmanager
+def restored_threads(count: int | None = None):
+    """Run the block with ``count`` torch intra-op threads (None: leave the count as it is; the
+    block may change it) and give the caller's count back afterwards, also on errors."""
+    import torch  # this module's planning helpers stay importable without torch
+
+    previous = torch.get_num_threads()
+    if count is not None:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -43,7 +43,7 @@ from ganbase import __version__
 from ganbase.checkpoint import atomic_write_bytes, save_tensors
 from ganbase.image_io import encode_image, side_by_side, to_uint8
 from ganbase.losses import WGANGPLoss
-from ganbase.threads import CoreMonitor, plan_threads
+from ganbase.threads import CoreMonitor, plan_threads, restored_threads
 from singan_kit import run_folder as rf
 from singan_kit.config import lr_decay_iter
 from singan_kit.consingan_config import ConSinGANConfig, stage_learning_rates
@@ -174,14 +174,11 @@ class ConSinGANTrainer:
 
     def train(self) -> ConSinGANModel:
         """Train every remaining stage, saving after each; returns the finished model."""
-        default_threads = torch.get_num_threads()
-        try:
+        with restored_threads():  # the per-stage thread plans do not outlive training
             for stage in range(self.model.num_trained, self.pyramid.num_scales):
                 summary = self.train_stage(stage)
                 if self.on_scale_end is not None:
                     self.on_scale_end(summary)
-        finally:
-            torch.set_num_threads(default_threads)
         return self.model
 
     def _plan_threads(self, stage: int) -> None:

@@ -34,7 +34,7 @@ from ganbase.checkpoint import atomic_write_bytes, remove_temp_files, save_tenso
 from ganbase.discriminators import PatchDiscriminator
 from ganbase.errors import TrainingInterrupted, UserError
 from ganbase.image_io import encode_image, load_image, save_image, side_by_side, to_tensor, to_uint8
-from ganbase.threads import CoreMonitor, plan_threads
+from ganbase.threads import CoreMonitor, plan_threads, restored_threads
 from singan_kit.config import AnyConfig, SinGANConfig, filters_at_scale, iters_at_scale, noise_amplitude
 from singan_kit.consingan_model import build_stage_pyramid, compute_stage_pyramid
 from singan_kit.consingan_train import ConSinGANTrainer
@@ -127,14 +127,11 @@ class SinGANTrainer:
     # ----------------------------------------------------------------------------------------
     def train(self) -> GeneratorPyramid:
         """Train every remaining scale, saving after each; returns the finished model."""
-        default_threads = torch.get_num_threads()
-        try:
+        with restored_threads():  # the per-scale thread plans do not outlive training
             for scale in range(self.model.num_trained, self.pyramid.num_scales):
                 summary = self.train_scale(scale)
                 if self.on_scale_end is not None:
                     self.on_scale_end(summary)
-        finally:
-            torch.set_num_threads(default_threads)
         return self.model
 
     def _plan_threads(self, scale: int, filters: int) -> None:

@@ -14,7 +14,7 @@ from ganbase.device import resolve_device
 from ganbase.discriminators import PatchDiscriminator
 from ganbase.errors import UserError
 from ganbase.losses import HingeLoss, LSGANLoss, NonSaturatingLoss, R1Penalty, WGANGPLoss, WGANLoss
-from ganbase.threads import CoreMonitor, plan_threads
+from ganbase.threads import CoreMonitor, plan_threads, restored_threads
 
 
 def test_conv_block_layers_and_shape():
@@ -130,3 +130,14 @@ def test_thread_plan():
     assert plan_threads(work=1e9, free_cores=0.1, max_threads=2) == 1
     busy = CoreMonitor().other_busy_cores(min_window=0.05)
     assert busy >= 0.0
+
+
+def test_restored_threads_gives_the_count_back():
+    before = torch.get_num_threads()
+    with restored_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError), restored_threads():
+        torch.set_num_threads(1)  # the block changes the count, then fails
+        raise RuntimeError("boom")
+    assert torch.get_num_threads() == before
