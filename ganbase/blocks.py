@@ -1,7 +1,9 @@
 """Convolutional building blocks shared by SinGAN and the zoo.
 
 ``ConvBlock`` is the Conv-BatchNorm-LeakyReLU unit of DCGAN (Radford et al. 2016), which SinGAN
-(Shaham et al. 2019) stacks five deep in every generator and critic. ``init_dcgan_weights`` is the
+(Shaham et al. 2019) stacks five deep in every generator and critic. Its batch norm is
+:class:`ganbase.batchnorm.BatchNorm2d` (``nn.BatchNorm2d`` with a cheaper double backward on the
+CPU, for the critic's gradient penalty). ``init_dcgan_weights`` is the
 N(0, 0.02) initialisation both papers' official code uses.
 """
 
@@ -9,6 +11,8 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+
+from ganbase.batchnorm import BatchNorm2d
 
 
 class ConvBlock(nn.Sequential):
@@ -32,7 +36,7 @@ class ConvBlock(nn.Sequential):
             nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding)
         ]
         if batch_norm:
-            layers.append(nn.BatchNorm2d(out_channels))
+            layers.append(BatchNorm2d(out_channels))
         layers.append(nn.LeakyReLU(negative_slope, inplace=True))
         super().__init__(*layers)
 

@@ -198,7 +198,7 @@ def fit_scale(generator: nn.Module, critic: nn.Module, targets: ScaleTargets, ra
     On CUDA each iteration is replayed as one CUDA graph (``cuda_graphs=False`` runs it eagerly;
     the math is the same). Losses are read back once a second for the progress bar and once at
     the end, never per iteration. ``channels_last`` stores activations as NHWC (faster cuDNN
-    kernels); ``bf16`` runs the convolutions under bfloat16 autocast (CUDA).
+    and oneDNN kernels); ``bf16`` runs the convolutions under bfloat16 autocast (CUDA).
     """
     cfg = config
     size = tuple(targets.real.shape[-2:])

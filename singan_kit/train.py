@@ -106,8 +106,9 @@ class SinGANTrainer:
                  channels_last: bool | None = None) -> None:
         self.run_dir = Path(run_dir)
         self.cuda_graphs = cuda_graphs  # replay each iteration as a CUDA graph on CUDA devices
-        # NHWC activations: faster cuDNN kernels on CUDA (measured), slower on CPU
-        self.channels_last = torch.device(device).type == "cuda" if channels_last is None else channels_last
+        # NHWC activations: faster cuDNN kernels on CUDA, and on the CPU faster oneDNN convolutions
+        # (measured 0.63-0.95x per iteration with ganbase.batchnorm's double backward; slower without)
+        self.channels_last = True if channels_last is None else channels_last
         self.sync_timing = sync_timing and torch.device(device).type == "cuda"
         self.device = torch.device(device)
         self.progress = progress

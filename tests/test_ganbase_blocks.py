@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from ganbase.batchnorm import BatchNorm2d
 from ganbase.blocks import ConvBlock, init_dcgan_weights
 from ganbase.checkpoint import atomic_write_json, load_tensors, read_json, save_tensors
 from ganbase.device import resolve_device
@@ -19,7 +20,8 @@ from ganbase.threads import CoreMonitor, plan_threads, restored_threads
 
 def test_conv_block_layers_and_shape():
     block = ConvBlock(3, 8)
-    assert [type(m) for m in block] == [nn.Conv2d, nn.BatchNorm2d, nn.LeakyReLU]
+    assert [type(m) for m in block] == [nn.Conv2d, BatchNorm2d, nn.LeakyReLU]
+    assert isinstance(block[1], nn.BatchNorm2d)
     assert block[2].negative_slope == 0.2
     assert block(torch.randn(2, 3, 11, 13)).shape == (2, 8, 9, 11)
 
