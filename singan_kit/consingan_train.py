@@ -41,6 +41,7 @@ from tqdm.auto import tqdm
 
 from ganbase import __version__
 from ganbase.checkpoint import atomic_write_bytes, save_tensors
+from ganbase.cuda_graphs import make_adam
 from ganbase.image_io import encode_image, side_by_side, to_uint8
 from ganbase.losses import WGANGPLoss
 from ganbase.threads import CoreMonitor, plan_threads, restored_threads
@@ -79,15 +80,19 @@ def fit_stage(generator: ConSinGANGenerator, critic: nn.Module, real: Tensor, fi
               noise_gen: torch.Generator, penalty_gen: torch.Generator, device: torch.device,
               progress: bool = False, log_every: int = 10, on_iteration: Callable[[int], None] | None = None,
               sync_cuda: bool = False) -> FitResult:
-    """Train the newest stages of ``generator`` (and ``critic``) for ``config.iters`` iterations."""
+    """Train the newest stages of ``generator`` (and ``critic``) for ``config.iters`` iterations.
+
+    Activations stay NCHW: channels-last measured 0.95-0.97x per iteration on a 2-core CPU
+    (random images the sizes of balloons.png's stages 2 and 5), within that machine's noise.
+    """
     cfg = config
     generator.to(device).train()
     critic.to(device).train().requires_grad_(True)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes for the whole stage
-    adam = dict(betas=(cfg.beta1, cfg.beta2), **({"fused": True} if device.type == "cuda" else {}))
-    opt_g = torch.optim.Adam(generator_param_groups(generator, stage, cfg), lr=cfg.lr_generator, **adam)
-    opt_d = torch.optim.Adam(critic.parameters(), lr=cfg.lr_discriminator, **adam)
+    betas = (cfg.beta1, cfg.beta2)
+    opt_g = make_adam(generator_param_groups(generator, stage, cfg), cfg.lr_generator, betas, device)
+    opt_d = make_adam(critic.parameters(), cfg.lr_discriminator, betas, device)
     milestones = [lr_decay_iter(cfg.iters, cfg.lr_decay_at)]
     sched_g = torch.optim.lr_scheduler.MultiStepLR(opt_g, milestones, gamma=cfg.lr_decay_factor)
     sched_d = torch.optim.lr_scheduler.MultiStepLR(opt_d, milestones, gamma=cfg.lr_decay_factor)

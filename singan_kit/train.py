@@ -43,6 +43,7 @@ from singan_kit.model import GeneratorPyramid, make_generator, scale_noise
 from singan_kit.pyramid import build_pyramid, compute_pyramid
 from singan_kit import run_folder as rf
 
+CPU_CHANNELS_LAST_BELOW_FILTERS = 128  # on the CPU, scales with fewer filters train channels-last
 SMALL_WORK = 500_000  # H * W * filters^2 below which one thread is fastest even on idle cores
 REPLAN_THREADS_SECONDS = 1.0  # how often to re-check how many cores other processes leave free
 LOG_FIELDS = ["scale", "iter", "d_loss", "d_real", "d_fake", "gradient_penalty", "g_adv", "rec_loss",
@@ -106,9 +107,7 @@ class SinGANTrainer:
                  channels_last: bool | None = None) -> None:
         self.run_dir = Path(run_dir)
         self.cuda_graphs = cuda_graphs  # replay each iteration as a CUDA graph on CUDA devices
-        # NHWC activations: faster cuDNN kernels on CUDA, and on the CPU faster oneDNN convolutions
-        # (measured 0.63-0.95x per iteration with ganbase.batchnorm's double backward; slower without)
-        self.channels_last = True if channels_last is None else channels_last
+        self.channels_last = channels_last  # None: per scale, see _use_channels_last
         self.sync_timing = sync_timing and torch.device(device).type == "cuda"
         self.device = torch.device(device)
         self.progress = progress
@@ -146,6 +145,15 @@ class SinGANTrainer:
         work = height * width * filters * filters
         free = self._monitor.cores - self._monitor.other_busy_cores() if work >= SMALL_WORK else 1.0
         torch.set_num_threads(plan_threads(work, free, self._max_threads, SMALL_WORK))
+
+    def _use_channels_last(self, filters: int) -> bool:
+        """NHWC activations: faster cuDNN kernels on CUDA; on the CPU faster oneDNN convolutions
+        below 128 filters (measured 0.63-0.86x per iteration at 32-64 filters, with
+        ganbase.batchnorm's double backward), while at 128 filters it gained under 2% for ~150 MB
+        more peak memory, so the widest scales stay NCHW there."""
+        if self.channels_last is not None:
+            return self.channels_last
+        return self.device.type == "cuda" or filters < CPU_CHANNELS_LAST_BELOW_FILTERS
 
     def _random_inputs(self, scale: int, count: int, noise_gen: torch.Generator) -> torch.Tensor:
         """``count`` fresh random images ``[count, 3, h, w]`` from the frozen scales below ``scale``.
@@ -188,11 +196,17 @@ class SinGANTrainer:
             if self._monitor.seconds_since_reading() >= REPLAN_THREADS_SECONDS:
                 self._plan_threads(scale, filters)
 
+        channels_last = self._use_channels_last(filters)
+        frozen_format = torch.channels_last if channels_last else torch.contiguous_format
+        for frozen in self.model.generators:  # the random inputs' batched pass, in the same layout
+            frozen.to(memory_format=frozen_format)
         fit = fit_scale(generator, critic, targets, lambda count: self._random_inputs(scale, count, noise_gen),
                         cfg, iters, noise_gen, self.device, progress=self.progress,
                         desc=f"scale {scale}/{self.pyramid.num_scales - 1}", log_every=self.log_every,
                         on_iteration=replan, sync_cuda=self.sync_timing, cuda_graphs=self.cuda_graphs,
-                        channels_last=self.channels_last)
+                        channels_last=channels_last)
+        for frozen in self.model.generators:
+            frozen.to(memory_format=torch.contiguous_format)
 
         self.model.generators.append(generator)
         self.model.noise_amps.append(targets.noise_amp)
