@@ -24,7 +24,6 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ganbase.device import resolve_device  # noqa: E402
-from ganbase.memory import keep_freed_memory  # noqa: E402
 from ganbase.discriminators import PatchDiscriminator  # noqa: E402
 from ganbase.flops import matmul_gflops  # noqa: E402
 from singan_kit.config import make_config  # noqa: E402
@@ -73,7 +72,6 @@ def main() -> None:
     parser.add_argument("--profile", default=None, metavar="VARIANT")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    keep_freed_memory()  # as the singan command does
     device = resolve_device(args.device)
     height, width = (int(v) for v in args.size.lower().split("x"))
     config = dataclasses.replace(make_config("paper"), num_filters=args.filters, max_filters=args.filters)

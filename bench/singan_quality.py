@@ -42,7 +42,6 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ganbase.device import resolve_device  # noqa: E402
-from ganbase.memory import keep_freed_memory  # noqa: E402
 from singan_kit.config import PRESETS, make_config  # noqa: E402
 from singan_kit.evaluate import METRIC_KEYS, evaluate_images, evaluate_run  # noqa: E402
 from singan_kit.run_folder import ALL_ARCHITECTURES, load_model  # noqa: E402
@@ -182,7 +181,6 @@ def main() -> None:
     parser.add_argument("--baselines", action="store_true", help="add the two trivial baselines of the first image")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args()
-    keep_freed_memory()  # as the singan command does
     if args.draws < 1 or args.num < 2:
         parser.error("--draws must be >= 1 and --num >= 2")
 

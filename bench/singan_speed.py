@@ -27,7 +27,6 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ganbase.device import resolve_device  # noqa: E402
-from ganbase.memory import keep_freed_memory  # noqa: E402
 from ganbase.flops import matmul_gflops  # noqa: E402
 from singan_kit.config import PRESETS, make_config  # noqa: E402
 from singan_kit.fit import iteration_flops  # noqa: E402
@@ -71,7 +70,6 @@ def main() -> None:
     parser.add_argument("--no-cuda-graphs", action="store_true", help="CUDA: run iterations eagerly")
     parser.add_argument("--no-channels-last", action="store_true", help="NCHW activations (default: channels-last)")
     args = parser.parse_args()
-    keep_freed_memory()  # as the singan command does
 
     device = resolve_device(args.device)
     config = make_config(args.preset)

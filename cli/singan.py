@@ -18,14 +18,12 @@ from cli.singan_common import (config_overrides, consingan_options, echo_to_stde
 from cli.singan_eval import eval_command
 from cli.singan_report import report
 from ganbase.errors import UserError
-from ganbase.memory import keep_freed_memory
 
 
 @click.group("singan", cls=OneLineErrorGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="singan-kit", prog_name="singan")
 def main() -> None:
     """SinGAN: learn a generative model from a single natural image."""
-    keep_freed_memory()  # large CPU tensors without page faults on every op (ganbase.memory)
 
 
 @main.command()

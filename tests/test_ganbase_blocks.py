@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import platform
-import sys
 
 import pytest
 import torch
@@ -17,7 +15,6 @@ from ganbase.device import resolve_device
 from ganbase.discriminators import PatchDiscriminator
 from ganbase.errors import UserError
 from ganbase.losses import HingeLoss, LSGANLoss, NonSaturatingLoss, R1Penalty, WGANGPLoss, WGANLoss
-from ganbase.memory import keep_freed_memory
 from ganbase.threads import CoreMonitor, plan_threads, restored_threads
 
 
@@ -146,8 +143,3 @@ def test_restored_threads_gives_the_count_back():
         torch.set_num_threads(1)  # the block changes the count, then fails
         raise RuntimeError("boom")
     assert torch.get_num_threads() == before
-
-
-def test_keep_freed_memory_takes_effect_on_glibc():
-    expected = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
-    assert keep_freed_memory() is expected
