@@ -35,27 +35,27 @@ def _channel_means(x: Tensor, g: Tensor, v: Tensor | None) -> tuple[Tensor, ...]
 
     For one NCHW image the products are batched dot products (no temporaries).
     """
+    tensors = (x, g) if v is None else (x, g, v)
     channels = x.shape[1]
-    count = x.numel() // channels
-    if x.shape[0] == 1 and all(t.is_contiguous() for t in (x, g) + ((v,) if v is not None else ())):
-        rows = {name: t.view(channels, count) for name, t in (("x", x), ("g", g), ("v", v)) if t is not None}
+    if x.shape[0] == 1 and all(t.is_contiguous() for t in tensors):
+        tensors = tuple(t.view(channels, 1, -1) for t in tensors)  # [C, 1, H*W]
 
-        def dot(a: str, b: str) -> Tensor:
-            return torch.bmm(rows[a].unsqueeze(1), rows[b].unsqueeze(2)).view(channels) / count
+        def dot(a: Tensor, b: Tensor) -> Tensor:
+            return torch.bmm(a, b.transpose(1, 2)).view(channels) / a.shape[-1]
 
-        def mean(a: str) -> Tensor:
-            return rows[a].mean(1)
+        def mean(a: Tensor) -> Tensor:
+            return a.mean((1, 2))
     else:
-        tensors = {"x": x, "g": g, "v": v}
+        def dot(a: Tensor, b: Tensor) -> Tensor:
+            return (a * b).mean((0, 2, 3))
 
-        def dot(a: str, b: str) -> Tensor:
-            return (tensors[a] * tensors[b]).mean((0, 2, 3))
-
-        def mean(a: str) -> Tensor:
-            return tensors[a].mean((0, 2, 3))
+        def mean(a: Tensor) -> Tensor:
+            return a.mean((0, 2, 3))
+    x, g = tensors[:2]
     if v is None:
-        return mean("g"), dot("x", "g")
-    return mean("g"), dot("x", "g"), mean("v"), dot("x", "v"), dot("v", "g")
+        return mean(g), dot(x, g)
+    v = tensors[2]
+    return mean(g), dot(x, g), mean(v), dot(x, v), dot(v, g)
 
 
 class _BatchNormBackward(torch.autograd.Function):
