@@ -19,6 +19,7 @@ from cli.ganzoo_report import report
 from ganbase import __version__
 from ganbase.device import resolve_device
 from ganbase.errors import UserError
+from ganbase.threads import restored_threads
 from ganbase.models import get_model_class, model_info, model_names
 from ganbase.models.base import TRANSLATION_KINDS
 
@@ -137,8 +138,8 @@ def train(ctx: click.Context, model: str, data: str | None, out: Path, steps: in
     from ganbase.launch import resume_training, start_training
     from ganbase.trainer import TrainConfig
 
-    if threads is not None:
-        torch.set_num_threads(threads)
+    # --threads holds for this command only (the caller's count comes back when it ends)
+    click.get_current_context().with_resource(restored_threads(threads))
     model_class = get_model_class(model)  # unknown names fail here, listing the known ones
     if resume:
         changed = [name for name in TRAIN_SETTINGS

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from cli.common import POSITIVE_INT
+from ganbase.threads import restored_threads
 
 #: (key, format, meaning) of the printed metrics, in order
 LINES = (
@@ -60,13 +61,12 @@ def eval_command(run: Path, data: str | None, num: int, seed: int, device: str, 
                  threads: int | None) -> None:
     """Evaluate the samples of the zoo run in RUN against its data: multi-scale SWD, precision /
     recall, fcd_local (labeled data) and optionally FID / KID (definitions: docs/eval.md)."""
-    import torch
 
     from ganbase.device import resolve_device
     from ganbase.zoo_eval import evaluate_zoo_run
 
-    if threads is not None:
-        torch.set_num_threads(threads)
+    # --threads holds for this command only (the caller's count comes back when it ends)
+    click.get_current_context().with_resource(restored_threads(threads))
     result = evaluate_zoo_run(run, data, num=num, seed=seed, device=resolve_device(device),
                               inception_weights=inception_weights, batch_size=batch_size,
                               cache_dir=cache_dir, use_ema=not no_ema)

@@ -16,6 +16,7 @@ import click
 from cli.common import POSITIVE_INT
 from cli.singan_common import resolve, user_errors
 from ganbase.errors import UserError
+from ganbase.threads import restored_threads
 
 #: (key, column title, format, meaning) of the printed metrics
 COLUMNS = (
@@ -115,14 +116,13 @@ def eval_command(run, num, start_scale, seed, draws, device, batch_size, incepti
     nearest-neighbour coherence / completeness and memorization of NUM samples against the
     training image (definitions: docs/eval.md). One draw's SWD is noisy: compare runs with
     --draws 8 or more."""
-    import torch
     from tqdm.auto import tqdm
 
     from singan_kit.evaluate import evaluate_run, evaluate_runs
     from singan_kit.folders import is_run_folder
 
-    if threads is not None:
-        torch.set_num_threads(threads)
+    # --threads holds for this command only (the caller's count comes back when it ends)
+    click.get_current_context().with_resource(restored_threads(threads))
     if csv_path is not None and Path(csv_path).is_dir():
         raise UserError(f"--csv must be a file, not the folder {csv_path}")
     torch_device = resolve(device)

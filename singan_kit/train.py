@@ -200,13 +200,15 @@ class SinGANTrainer:
         frozen_format = torch.channels_last if channels_last else torch.contiguous_format
         for frozen in self.model.generators:  # the random inputs' batched pass, in the same layout
             frozen.to(memory_format=frozen_format)
-        fit = fit_scale(generator, critic, targets, lambda count: self._random_inputs(scale, count, noise_gen),
-                        cfg, iters, noise_gen, self.device, progress=self.progress,
-                        desc=f"scale {scale}/{self.pyramid.num_scales - 1}", log_every=self.log_every,
-                        on_iteration=replan, sync_cuda=self.sync_timing, cuda_graphs=self.cuda_graphs,
-                        channels_last=channels_last)
-        for frozen in self.model.generators:
-            frozen.to(memory_format=torch.contiguous_format)
+        try:
+            fit = fit_scale(generator, critic, targets, lambda count: self._random_inputs(scale, count, noise_gen),
+                            cfg, iters, noise_gen, self.device, progress=self.progress,
+                            desc=f"scale {scale}/{self.pyramid.num_scales - 1}", log_every=self.log_every,
+                            on_iteration=replan, sync_cuda=self.sync_timing, cuda_graphs=self.cuda_graphs,
+                            channels_last=channels_last)
+        finally:  # the model stays usable (and saveable as contiguous tensors) after an interrupt
+            for frozen in self.model.generators:
+                frozen.to(memory_format=torch.contiguous_format)
 
         self.model.generators.append(generator)
         self.model.noise_amps.append(targets.noise_amp)

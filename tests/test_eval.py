@@ -127,6 +127,20 @@ def test_singan_eval_one_run_text_and_json(runs):
     assert "means over 2 draws of 3 samples" in result.output and "swd_sd" in result.output
 
 
+def test_eval_threads_do_not_outlive_the_command(runs, cgan_run, tmp_path):
+    before = torch.get_num_threads()
+    other = 1 if before != 1 else 2
+    assert singan("eval", runs / "a", "--num", 3, "--threads", other, "-q").exit_code == 0
+    assert torch.get_num_threads() == before
+    assert singan("eval", runs / "a", "--start-scale", 99, "--threads", other, "-q").exit_code != 0  # errors too
+    assert torch.get_num_threads() == before
+    assert ganzoo("eval", cgan_run, "--num", 2, "--threads", other).exit_code != 0
+    assert torch.get_num_threads() == before
+    assert ganzoo("train", "gan", "--data", "gaussians", "--out", tmp_path / "gan", "--steps", 1, "-o", "hidden=8",
+                  "--threads", other, "--quiet").exit_code == 0
+    assert torch.get_num_threads() == before
+
+
 def test_singan_eval_folder_table_and_csv(runs, tmp_path):
     result = singan("eval", runs, "--num", 3, "--csv", tmp_path / "table.csv", "-q")
     assert result.exit_code == 0, result.output

@@ -162,6 +162,29 @@ def test_earlier_scales_run_once_per_batch_not_per_step(image_path, tmp_path):
     assert len(calls) == 3
 
 
+def test_frozen_generators_return_to_nchw_when_a_scale_fails(image_path, tmp_path, monkeypatch):
+    """A scale runs the frozen generators channels-last; an interrupt must not leave them so."""
+    import singan_kit.train as train_module
+
+    run = tmp_path / "run"
+    create_run(image_path, run, tiny(iters=2), torch.device("cpu"))
+    trainer = SinGANTrainer(run, "cpu", progress=False, threads=1, channels_last=True)
+    trainer.train_scale(0)
+    layouts = []
+
+    def interrupted(*args, **kwargs):
+        layouts.append([w.is_contiguous(memory_format=torch.channels_last) for w in
+                        (p for p in trainer.model.generators[0].parameters() if p.dim() == 4)])
+        raise StopAfter
+
+    monkeypatch.setattr(train_module, "fit_scale", interrupted)
+    with pytest.raises(StopAfter):
+        trainer.train_scale(1)
+    assert layouts and all(layouts[0])  # channels-last during the scale
+    conv_weights = [p for p in trainer.model.generators[0].parameters() if p.dim() == 4]
+    assert all(w.is_contiguous() for w in conv_weights)
+
+
 def test_inference_does_not_import_training_code():
     import subprocess
     import sys
