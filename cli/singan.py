@@ -114,7 +114,8 @@ def train(image, out_dir, resume_dir, overwrite, preset, iters, fine_iters, max_
 @click.option("--seed", type=NON_NEGATIVE_INT, default=0, show_default=True, help="Random seed.")
 @click.option("--out", "out_dir", default=None,
               help="Output folder (default: RUN/samples); for a folder of runs, <out>/<run name>.")
-@click.option("--batch-size", type=POSITIVE_INT, default=16, show_default=True, help="Samples per batch.")
+@click.option("--batch-size", type=POSITIVE_INT, default=None,
+              help="Samples per batch  [default: 16 on a GPU; on the CPU as many as fit a 16 MB activation, 1-2 at 250 px].")
 @click.option("--grid", is_flag=True, help="Also write grid.png, a contact sheet of all samples.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--threads", type=POSITIVE_INT, default=None,

@@ -101,7 +101,8 @@ def write_csv(path: Path, results: list[dict]) -> None:
               help="Evaluate this many draws of NUM samples (seeds SEED, SEED+1, ...) and report the means; "
                    "SWD ± then comes from the spread over draws.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--batch-size", type=POSITIVE_INT, default=None, help="Samples per batch [16].")
+@click.option("--batch-size", type=POSITIVE_INT, default=None,
+              help="Samples per batch  [default: 16 on a GPU; on the CPU as many as fit a 16 MB activation, 1-2 at 250 px].")
 @click.option("--inception-weights", default=None, metavar="PATH",
               help="Also compute SIFID, from a local Inception-v3 state dict (pytorch-fid's "
                    "pt_inception-2015-12-05-6726825d.pth or torchvision's inception_v3_google-*.pth).")

@@ -84,7 +84,7 @@ def evaluate_run(run_dir, num: int = 50, start_scale: int = 0, seed: int = 0, de
     per_draw = []
     for draw in range(draws):
         samples = generate(model, num, start_scale=start_scale, seed=seed + draw,
-                           batch_size=batch_size or min(num, 16), on_batch=on_batch)
+                           batch_size=batch_size, on_batch=on_batch)
         per_draw.append(evaluate_images(real, samples, seed=seed + draw, inception_weights=inception_weights,
                                         device=device, swd_error=draws == 1))
     result: dict = per_draw[0] if draws == 1 else _mean_over_draws(per_draw)

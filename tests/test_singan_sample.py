@@ -7,7 +7,10 @@ import torch
 
 from ganbase.errors import UserError
 from singan_kit.config import make_config
-from singan_kit.sample import generate, parse_scale, write_samples
+from singan_kit import sample as sample_module
+from singan_kit.model import GeneratorPyramid
+from singan_kit.pyramid import compute_pyramid
+from singan_kit.sample import default_batch_size, generate, parse_scale, write_samples
 from singan_kit.train import train
 
 
@@ -48,6 +51,26 @@ def test_seed_determinism_and_batch_independence(model):
     assert torch.allclose(a, c, atol=1e-5)  # sample i does not depend on the batching
     assert not torch.allclose(a, d, atol=1e-3)
     assert (a[0] - a[1]).abs().mean() > 1e-3  # samples differ from each other
+
+
+def _untrained(preset: str) -> GeneratorPyramid:
+    """A paper-sized pyramid (balloons.png: 186 x 248) with untrained generators."""
+    config = make_config(preset)
+    pyramid = compute_pyramid(186, 248, config.min_size, config.max_size, config.scale_factor)
+    reals = [torch.zeros(1, 3, *size) for size in pyramid.sizes]
+    return GeneratorPyramid(config, pyramid, reals, [0.1] * pyramid.num_scales, torch.zeros(1, 3, *pyramid.sizes[0]))
+
+
+def test_default_batch_size_on_the_cpu_keeps_activations_small(model):
+    paper, fast = _untrained("paper"), _untrained("fast")
+    # widest activation of one sample: 128 (paper) or 32 (fast) filters x 186 x 248 float32
+    assert default_batch_size(paper, paper.pyramid.sizes) == 1  # 23.6 MB
+    assert default_batch_size(fast, fast.pyramid.sizes) == 2  # 5.9 MB each
+    assert default_batch_size(fast, fast.sizes_for(2.0, 2.0)) == 1  # larger samples: one at a time
+    assert default_batch_size(model, model.pyramid.sizes) == sample_module.GPU_BATCH_SIZE  # tiny: capped
+    batches = []
+    samples = generate(model, 3, seed=7, on_batch=batches.append)
+    assert batches == [3] and torch.allclose(samples, generate(model, 3, seed=7, batch_size=1), atol=1e-5)
 
 
 def test_start_scale_keeps_structure(model):

@@ -26,6 +26,7 @@ from torch import Tensor
 from ganbase.checkpoint import atomic_write_bytes
 from ganbase.errors import UserError
 from singan_kit.model import GeneratorPyramid, scale_noise
+from singan_kit.sample import default_batch_size
 
 ANIMATION_FORMATS = (".gif", ".mp4")
 
@@ -66,9 +67,10 @@ def noise_walk(z_opt: Tensor, scale: int, frames: int, alpha: float, beta: float
 
 @torch.no_grad()
 def animate(model: GeneratorPyramid, frames: int = 100, start_scale: int = 2, alpha: float = 0.1,
-            beta: float = 0.9, seed: int = 0, loop: bool = False, batch_size: int = 16,
+            beta: float = 0.9, seed: int = 0, loop: bool = False, batch_size: int | None = None,
             on_batch=None) -> Tensor:
-    """``frames`` frames ``[F, 3, H, W]`` in [-1, 1] of a random walk around the training image."""
+    """``frames`` frames ``[F, 3, H, W]`` in [-1, 1] of a random walk around the training image,
+    ``batch_size`` at a time (None: :func:`singan_kit.sample.default_batch_size`)."""
     finest = model.num_trained - 1
     if frames < 2:
         raise UserError(f"an animation needs at least 2 frames, got {frames}")
@@ -82,6 +84,7 @@ def animate(model: GeneratorPyramid, frames: int = 100, start_scale: int = 2, al
         z_opt = model.z_opt if n == 0 else torch.zeros((1, 3, *model.pyramid.sizes[n]), device=model.device)
         walks[n] = noise_walk(z_opt, n, frames, alpha, beta, gen, loop)
     base = model.reconstruction_input(start_scale)
+    batch_size = batch_size or default_batch_size(model, model.pyramid.sizes)
     outputs = []
     for first in range(0, frames, batch_size):
         count = min(batch_size, frames - first)
