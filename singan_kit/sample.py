@@ -29,16 +29,11 @@ from ganbase.images import make_grid
 from singan_kit.consingan_model import ConSinGANModel
 from singan_kit.consingan_model import sample_batch as consingan_batch
 from singan_kit.imresize import imresize
-from singan_kit.model import GeneratorPyramid, NoiseFn, scale_noise, to_device
+from singan_kit.model import GeneratorPyramid, NoiseFn, cpu_batch_size, scale_noise, to_device
 
 _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
 
 GPU_BATCH_SIZE = 16  # samples per batch on GPUs (and the most on the CPU)
-# On the CPU a batch whose widest activation stays within the last-level cache (and below glibc's
-# 32 MB mmap threshold, so its buffers are reused instead of page-faulted in) is much faster per
-# sample: at 250 px with 128 filters, 1 at a time took 0.22 s/sample, 2 took 0.36-0.40, 16 took 0.57
-# (2-core EPYC, 32 MB L3; README "Speed").
-CPU_BATCH_BYTES = 16 * 2**20
 
 
 def parse_scale(text: str) -> tuple[float, float]:
@@ -91,15 +86,13 @@ def _singan_batch(model: GeneratorPyramid, streams: list[torch.Generator], sizes
 
 
 def default_batch_size(model: GeneratorPyramid | ConSinGANModel, sizes: list[tuple[int, int]]) -> int:
-    """Samples per batch when none is given: ``GPU_BATCH_SIZE`` on GPUs; on the CPU as many as keep
-    the widest activation ``[batch, filters, h, w]`` (float32, finest of ``sizes``) within
-    ``CPU_BATCH_BYTES``, at least 1 (1 for the paper preset at 250 px, 2 at 32 filters)."""
+    """Samples per batch when none is given: ``GPU_BATCH_SIZE`` on GPUs; on the CPU small batches
+    (:func:`singan_kit.model.cpu_batch_size` for the widest generator at the finest of ``sizes``:
+    1 for the paper preset at 250 px, 2 at 32 filters)."""
     if model.device.type != "cpu":
         return GPU_BATCH_SIZE
     filters = max(m.out_channels for m in model.modules() if isinstance(m, nn.Conv2d))
-    height, width = sizes[-1]
-    per_sample = 4 * filters * height * width
-    return int(max(1, min(GPU_BATCH_SIZE, CPU_BATCH_BYTES // per_sample)))
+    return cpu_batch_size(filters, sizes[-1], GPU_BATCH_SIZE)
 
 
 # How a batch of samples is drawn, per architecture (a model's ``config.architecture``).

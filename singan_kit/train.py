@@ -39,7 +39,7 @@ from singan_kit.config import AnyConfig, SinGANConfig, filters_at_scale, iters_a
 from singan_kit.consingan_model import build_stage_pyramid, compute_stage_pyramid
 from singan_kit.consingan_train import ConSinGANTrainer
 from singan_kit.fit import ScaleSummary, ScaleTargets, fit_scale
-from singan_kit.model import GeneratorPyramid, make_generator, scale_noise
+from singan_kit.model import GeneratorPyramid, cpu_batch_size, make_generator, scale_noise
 from singan_kit.pyramid import build_pyramid, compute_pyramid
 from singan_kit import run_folder as rf
 
@@ -159,10 +159,17 @@ class SinGANTrainer:
         """``count`` fresh random images ``[count, 3, h, w]`` from the frozen scales below ``scale``.
 
         The frozen generators do not change during a scale, so the random inputs of many critic
-        steps are generated in one batched pass (eval-mode BatchNorm keeps samples independent).
+        steps are generated together (eval-mode BatchNorm keeps samples independent): in one batch
+        on GPUs, in cache-sized batches on the CPU (measured 2x faster per image at 32 filters and
+        21 images), on the same random numbers.
         """
+        batch_size = None  # GPUs: one batch
+        if self.device.type == "cpu" and scale > 0:  # the CPU: small batches (see model.cpu_batch_size)
+            cfg = self.config
+            widest = filters_at_scale(scale - 1, cfg.num_filters, cfg.max_filters, cfg.filters_double_every)
+            batch_size = cpu_batch_size(widest, tuple(self.pyramid.sizes[scale - 1]), count)
         return self.model.random_input(scale, count,
-                                       lambda n, b, s: scale_noise(n, b, s, noise_gen, self.device))
+                                       lambda n, b, s: scale_noise(n, b, s, noise_gen, self.device), batch_size)
 
     def train_scale(self, scale: int) -> ScaleSummary:
         cfg = self.config

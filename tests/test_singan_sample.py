@@ -73,6 +73,21 @@ def test_default_batch_size_on_the_cpu_keeps_activations_small(model):
     assert batches == [3] and torch.allclose(samples, generate(model, 3, seed=7, batch_size=1), atol=1e-5)
 
 
+def test_random_inputs_in_small_batches_use_the_same_noise(model):
+    from singan_kit.model import scale_noise
+
+    scale = model.num_trained - 1
+
+    def draw(batch_size):
+        gen = torch.Generator().manual_seed(5)
+        return model.random_input(scale, 5, lambda n, b, s: scale_noise(n, b, s, gen), batch_size=batch_size)
+
+    whole = draw(None)
+    assert whole.shape == (5, 3, *model.pyramid.sizes[scale])
+    assert torch.allclose(draw(2), whole, atol=1e-5) and torch.allclose(draw(5), whole, atol=1e-5)
+    assert (whole[0] - whole[1]).abs().mean() > 1e-3
+
+
 def test_start_scale_keeps_structure(model):
     last = model.num_trained - 1
     real = model.reals[-1]
