@@ -8,8 +8,9 @@ and a new shape, the reconstruction at the start scale is resized to the new sha
 code only supports new shapes from scale 0).
 
 Each sample has its own random stream derived from ``(seed, index)``: sample i is the same whatever
-the batch size or number of samples. Samples are generated in batches: 16 on GPUs, and on the CPU
-small ones (see :func:`default_batch_size`). ConSinGAN runs (Hinz et al. 2021) sample through :func:`singan_kit.consingan_model.sample_batch` (see :data:`BATCH_SAMPLERS`).
+the batch size or number of samples. Samples are generated in batches: 16 on GPUs, small ones on
+the CPU (see :func:`default_batch_size`). ConSinGAN runs (Hinz et al. 2021) sample through
+:func:`singan_kit.consingan_model.sample_batch` (see :data:`BATCH_SAMPLERS`).
 """
 
 from __future__ import annotations
