@@ -19,9 +19,9 @@ from cli.ganzoo_report import report
 from ganbase import __version__
 from ganbase.device import resolve_device
 from ganbase.errors import UserError
-from ganbase.threads import restored_threads
 from ganbase.models import get_model_class, model_info, model_names
 from ganbase.models.base import TRANSLATION_KINDS
+from ganbase.threads import restored_threads
 
 TRAIN_SETTINGS = ("data", "batch_size", "image_size", "channels", "seed", "amp", "ema_decay",
                   "lr_schedule", "sample_every", "checkpoint_every", "log_every", "options",
@@ -139,7 +139,7 @@ def train(ctx: click.Context, model: str, data: str | None, out: Path, steps: in
     from ganbase.trainer import TrainConfig
 
     # --threads holds for this command only (the caller's count comes back when it ends)
-    click.get_current_context().with_resource(restored_threads(threads))
+    ctx.with_resource(restored_threads(threads))
     model_class = get_model_class(model)  # unknown names fail here, listing the known ones
     if resume:
         changed = [name for name in TRAIN_SETTINGS

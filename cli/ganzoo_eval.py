@@ -61,7 +61,6 @@ def eval_command(run: Path, data: str | None, num: int, seed: int, device: str, 
                  threads: int | None) -> None:
     """Evaluate the samples of the zoo run in RUN against its data: multi-scale SWD, precision /
     recall, fcd_local (labeled data) and optionally FID / KID (definitions: docs/eval.md)."""
-
     from ganbase.device import resolve_device
     from ganbase.zoo_eval import evaluate_zoo_run
 

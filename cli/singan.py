@@ -13,7 +13,7 @@ import click
 
 from cli.common import NON_NEGATIVE_INT, POSITIVE_INT, OneLineErrorGroup
 from cli.singan_apps import animate, edit, harmonize, paint, sr
-from cli.singan_common import (config_overrides, consingan_options, echo_to_stderr, resolve,
+from cli.singan_common import (BATCH_SIZE_OPTION, config_overrides, consingan_options, echo_to_stderr, resolve,
                                training_options, user_errors)
 from cli.singan_eval import eval_command
 from cli.singan_report import report
@@ -114,8 +114,7 @@ def train(image, out_dir, resume_dir, overwrite, preset, iters, fine_iters, max_
 @click.option("--seed", type=NON_NEGATIVE_INT, default=0, show_default=True, help="Random seed.")
 @click.option("--out", "out_dir", default=None,
               help="Output folder (default: RUN/samples); for a folder of runs, <out>/<run name>.")
-@click.option("--batch-size", type=POSITIVE_INT, default=None,
-              help="Samples per batch  [default: 16 on a GPU; on the CPU as many as fit a 16 MB activation, 1-2 at 250 px].")
+@BATCH_SIZE_OPTION
 @click.option("--grid", is_flag=True, help="Also write grid.png, a contact sheet of all samples.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--threads", type=POSITIVE_INT, default=None,

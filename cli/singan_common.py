@@ -50,6 +50,12 @@ def print_notes(notes: list[str], quiet: bool) -> None:
         echo(f"note: {note}")
 
 
+# --batch-size of singan sample and singan eval (None: singan_kit.sample.default_batch_size)
+BATCH_SIZE_OPTION = click.option(
+    "--batch-size", type=POSITIVE_INT, default=None,
+    help="Samples per batch  [default: 16 on a GPU; on the CPU as many as fit a 16 MB activation, "
+         "1-2 at 250 px].")
+
 TRAINING_OPTIONS = [
     click.option("--preset", type=click.Choice(list(PRESETS)), default="paper", show_default=True,
                  help="paper: the paper's defaults; fast: about 8x less CPU time; quick: a first look in "

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from cli.common import POSITIVE_INT
-from cli.singan_common import resolve, user_errors
+from cli.singan_common import BATCH_SIZE_OPTION, resolve, user_errors
 from ganbase.errors import UserError
 from ganbase.threads import restored_threads
 
@@ -101,8 +101,7 @@ def write_csv(path: Path, results: list[dict]) -> None:
               help="Evaluate this many draws of NUM samples (seeds SEED, SEED+1, ...) and report the means; "
                    "SWD ± then comes from the spread over draws.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--batch-size", type=POSITIVE_INT, default=None,
-              help="Samples per batch  [default: 16 on a GPU; on the CPU as many as fit a 16 MB activation, 1-2 at 250 px].")
+@BATCH_SIZE_OPTION
 @click.option("--inception-weights", default=None, metavar="PATH",
               help="Also compute SIFID, from a local Inception-v3 state dict (pytorch-fid's "
                    "pt_inception-2015-12-05-6726825d.pth or torchvision's inception_v3_google-*.pth).")
