@@ -5,7 +5,8 @@
 Prints per scale: size, filters, iterations, median seconds per iteration, seconds for the scale,
 the floating-point work of one iteration (counted from the layer shapes, ganbase/flops.py), the
 achieved GFLOP/s and the efficiency: achieved / the machine's float32 matrix-multiply GFLOP/s,
-measured in the same run with the same thread count (TF32 on CUDA exactly when cuDNN uses it).
+measured in the same run with the same thread count (TF32 on CUDA exactly when cuDNN uses it; on
+the CPU the faster of torch.mm's BLAS and oneDNN's GEMM, ganbase.flops.matmul_rates).
 Then total training time, peak memory (CPU: peak RSS; CUDA: peak allocated), and samples per
 second for 50 samples at 1x and at 1.5x2. On CUDA, ``--no-cuda-graphs`` runs the eager path.
 """
@@ -27,7 +28,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ganbase.device import resolve_device  # noqa: E402
-from ganbase.flops import matmul_gflops  # noqa: E402
+from ganbase.flops import matmul_rates  # noqa: E402
 from singan_kit.config import PRESETS, make_config  # noqa: E402
 from singan_kit.fit import iteration_flops  # noqa: E402
 from singan_kit.run_folder import load_model  # noqa: E402
@@ -79,9 +80,12 @@ def main() -> None:
         config = dataclasses.replace(config, iters=args.iters, fine_iters=None).validate()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    matmul = matmul_gflops(device)
+    rates = matmul_rates(device)
+    matmul = max(rates.values())
     if not args.json:
-        print(f"{device}: float32 matrix multiply {matmul:.0f} GFLOP/s ({torch.get_num_threads()} threads)", flush=True)
+        listed = ", ".join(f"{name} {rate:.0f}" for name, rate in rates.items())
+        print(f"{device}: float32 matrix multiply {matmul:.0f} GFLOP/s, the fastest of {listed} "
+              f"({torch.get_num_threads()} threads)", flush=True)
     tmp = tempfile.TemporaryDirectory() if args.out is None else None
     run_dir = Path(args.out or tmp.name) / "run"
     create_run(args.image, run_dir, config, device, overwrite=True)
@@ -118,6 +122,7 @@ def main() -> None:
         "image": args.image, "preset": args.preset, "config": config.to_dict(), "device": str(device),
         "torch": torch.__version__, "machine": platform.processor() or platform.machine(),
         "cuda_graphs": device.type == "cuda" and not args.no_cuda_graphs, "matmul_gflops": round(matmul, 1),
+        "matmul_gflops_by_library": {name: round(rate, 1) for name, rate in rates.items()},
         "threads_available": torch.get_num_threads(), "scales": scales,
         "train_seconds": round(train_seconds, 1),
         "peak_memory_mb": round(peak_memory_mb(device), 1),

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from ganbase.cuda_graphs import GraphedStep, make_adam, set_learning_rate
 from ganbase.discriminators import PatchDiscriminator
-from ganbase.flops import count_flops
+from ganbase.flops import count_flops, matmul_gflops, matmul_rates
 from singan_kit.config import make_config
 from singan_kit.fit import ScaleTargets, fit_scale, iteration_flops
 from singan_kit.model import ScaleGenerator, to_device
@@ -24,6 +24,16 @@ def test_conv_flops_match_hand_count():
     total, by_operator = count_flops(F.conv2d, image, weight)
     assert total == 2 * 3 * 4 * 9 * 6 * 6  # 2 FLOPs per multiply-add, 6x6 outputs
     assert set(by_operator) == {"aten.convolution"}
+
+
+def test_matmul_limit_is_the_fastest_library(monkeypatch):
+    rates = matmul_rates(torch.device("cpu"), size=64, repeats=1)
+    assert "torch.mm" in rates and all(rate > 0 for rate in rates.values())
+    if torch.backends.mkldnn.is_available():  # our convolutions run on oneDNN: its GEMM counts too
+        assert "oneDNN (1x1 conv)" in rates
+    fixed = {"torch.mm": 100.0, "oneDNN (1x1 conv)": 250.0}
+    monkeypatch.setattr("ganbase.flops.matmul_rates", lambda *args, **kwargs: fixed)
+    assert matmul_gflops(torch.device("cpu")) == 250.0
 
 
 def test_iteration_flops_grow_with_size_and_filters():
