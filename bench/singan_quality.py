@@ -5,6 +5,7 @@
     python bench/singan_quality.py --full --device cuda --json      # the paper's settings
     python bench/singan_quality.py --eval-only runs/q/balloons runs/q/birds --baselines --draws 8
     python bench/singan_quality.py --preset fast --train-seeds 0 1 2 --draws 8 --out runs/q
+    python bench/singan_quality.py --full --device cuda --train-seeds 0 1 --jobs 6 --out runs/q
 
 Trains a run per image, then draws ``--num`` samples of each (seed ``--seed``) and reports, per
 image: scales, training seconds, patch SWD x1e3 and its standard error over draws of samples
@@ -24,17 +25,30 @@ iterations multiplied by ``--iters-factor 0.17`` (102 at the coarsest scale down
 finest, instead of 600 -> 100): about 15 TFLOP of training per 250 px image, ~2.5 min on an idle
 2-core CPU by the per-iteration costs of bench/singan_speed.py, so three images and their
 evaluation take about 8 minutes. ``--full`` trains the paper's preset (2000 iterations per scale).
+
+With ``--out``, a run folder that is already there is used as it is when it was trained to the
+end with the same settings, continued from its last finished scale when it was not (a killed
+bench loses at most one scale per run), and refused when its settings differ: a long study can
+be stopped and started again. ``--jobs N`` trains N runs at once in separate processes (on the
+CPU each with ``--threads`` or its share of the cores; on a GPU all share the device). The
+training seconds reported are the per-scale fit times summed from each run's log.csv (saving and
+previews, ~2%, not included), so that fresh, continued and reused runs read alike; with
+``--jobs`` above 1 they include the slowdown of sharing the machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import dataclasses
 import json
+import multiprocessing
+import os
 import platform
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import torch
@@ -42,14 +56,16 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ganbase.device import resolve_device  # noqa: E402
+from ganbase.errors import UserError  # noqa: E402
 from singan_kit.config import PRESETS, make_config  # noqa: E402
 from singan_kit.evaluate import METRIC_KEYS, evaluate_images, evaluate_run  # noqa: E402
-from singan_kit.run_folder import ALL_ARCHITECTURES, load_model  # noqa: E402
+from singan_kit.run_folder import ALL_ARCHITECTURES, load_model, read_meta  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_IMAGES = ROOT.parent / "shared" / "data" / "singan" / "Images"
 DEFAULT_SHARED = ("balloons.png", "birds.png", "starry_night.png")
 QUICK_FACTOR = 0.17
+STATE_WORDS = {"train": "training", "resume": "continuing", "done": "already trained"}
 
 
 def default_images() -> list[Path]:
@@ -89,12 +105,62 @@ def tile_shuffles(real: torch.Tensor, num: int, seed: int, grid: int = 4) -> tor
     return torch.stack(outputs)
 
 
-def train_run(image: Path, run_dir: Path, config, device: torch.device, threads: int | None) -> float:
+def run_state(image: Path, run_dir: Path, config) -> str:
+    """What ``run_dir`` needs: "train" (no run there), "resume" (unfinished) or "done" (trained to
+    the end); a run of another image or with other settings stops the bench."""
+    if not (run_dir / "config.json").is_file():
+        return "train"
+    try:
+        meta = read_meta(run_dir)
+    except UserError as exc:  # a corrupt or newer run folder
+        raise SystemExit(f"error: {exc}") from None
+    if Path(meta["source_image"]).name != image.name or meta["config"] != config:
+        raise SystemExit(f"error: {run_dir} holds a run of {Path(meta['source_image']).name} with other settings "
+                         f"than this bench's; give another --out or remove it")
+    return "done" if meta["scales_done"] == meta["pyramid"].num_scales else "resume"
+
+
+def train_run(image: Path, run_dir: Path, config, device: torch.device, threads: int | None, state: str) -> None:
+    """Train (``state`` "train") or continue ("resume") one run folder; runs in a worker with --jobs."""
     from singan_kit.train import train  # training code only where the bench trains
 
-    start = time.perf_counter()
-    train(image, run_dir, config, device=device, overwrite=True, progress=False, threads=threads)
-    return time.perf_counter() - start
+    if state == "resume":
+        train(None, run_dir, device=device, resume=True, progress=False, threads=threads)
+    elif state == "train":
+        train(image, run_dir, config, device=device, overwrite=True, progress=False, threads=threads)
+
+
+def logged_train_seconds(run_dir: Path) -> float:
+    """Sum over scales of each scale's fit time (the last "seconds" logged for it in log.csv)."""
+    last: dict[str, float] = {}
+    with open(run_dir / "log.csv", newline="") as handle:
+        for row in csv.DictReader(handle):
+            last[row["scale"]] = float(row["seconds"])
+    return round(sum(last.values()), 1)
+
+
+def train_all(jobs: list[tuple[Path, Path, object, str]], device: torch.device, threads: int | None,
+              workers: int, quiet: bool) -> None:
+    """Train every (image, run folder, config, state) job, ``workers`` at a time."""
+    todo = [job for job in jobs if job[3] != "done"]
+    if not quiet:
+        for image, run_dir, config, state in jobs:
+            seed, iters = config.seed, config.iters
+            fine = getattr(config, "fine_iters", None) or iters
+            print(f"{image.name} seed {seed} ({config.architecture}, {iters} -> {fine} iterations per scale): "
+                  f"{STATE_WORDS[state]} {run_dir}", flush=True)
+    if workers <= 1 or len(todo) <= 1:
+        for image, run_dir, config, state in todo:
+            train_run(image, run_dir, config, device, threads, state)
+        return
+    if device.type == "cpu" and threads is None:  # the cores are split, not fought over
+        threads = max(1, (os.cpu_count() or 1) // workers)
+    with ProcessPoolExecutor(max_workers=min(workers, len(todo)),
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(train_run, image, run_dir, config, device, threads, state)
+                   for image, run_dir, config, state in todo]
+        for future in futures:
+            future.result()
 
 
 def baselines(run_dir: Path, num: int, seed: int, device: torch.device) -> list[dict]:
@@ -169,7 +235,10 @@ def main() -> None:
     parser.add_argument("--iters", type=int, default=None, help="iterations at every scale (overrides the factor)")
     parser.add_argument("--max-size", type=int, default=None, help="longer side of the finest scale [250]")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int, default=None, help="training threads (default: chosen per scale)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="training threads per run (default: chosen per scale; with --jobs on the CPU, "
+                             "the cores divided by the jobs)")
+    parser.add_argument("--jobs", type=int, default=1, help="trainings at once, in separate processes [1]")
     parser.add_argument("--num", type=int, default=50, help="samples per draw")
     parser.add_argument("--draws", type=int, default=1,
                         help="draws of --num samples per run (seeds --seed, --seed+1, ...); metrics are their means")
@@ -183,13 +252,15 @@ def main() -> None:
     args = parser.parse_args()
     if args.draws < 1 or args.num < 2:
         parser.error("--draws must be >= 1 and --num >= 2")
+    if args.jobs < 1:
+        parser.error("--jobs must be >= 1")
 
     device = resolve_device(args.device)
     preset = "paper" if args.full else args.preset
     factor = args.iters_factor if args.iters_factor is not None else (
         QUICK_FACTOR if preset == "quick" and not args.full else 1.0)
     settings = {"device": str(device), "torch": torch.__version__, "machine": platform.processor() or platform.machine(),
-                "num": args.num, "draws": args.draws, "seed": args.seed}
+                "num": args.num, "draws": args.draws, "seed": args.seed, "jobs": args.jobs}
     rows, run_dirs = [], []
     tmp = tempfile.TemporaryDirectory() if args.out is None and args.eval_only is None else None
     if args.eval_only is not None:
@@ -199,19 +270,19 @@ def main() -> None:
     else:
         train_seeds = args.train_seeds or [args.seed]
         out = args.out or Path(tmp.name)
+        jobs = []
         for image in args.images or default_images():
             for train_seed in train_seeds:
                 config = scaled_config(preset, factor, args.iters, args.max_size, train_seed)
                 settings.update(preset=preset, iters_factor=factor, iters=config.iters,
                                 fine_iters=getattr(config, "fine_iters", None), max_size=config.max_size)
                 run_dir = out / (image.stem if args.train_seeds is None else f"{image.stem}_seed{train_seed}")
-                if not args.json:
-                    print(f"training {image.name} with seed {train_seed} ({preset}, {config.iters} -> "
-                          f"{getattr(config, 'fine_iters', None) or config.iters} iterations per scale) ...",
-                          flush=True)
-                seconds = train_run(image, run_dir, config, device, args.threads)
-                rows.append({"image": image.name, "train_seed": train_seed, "train_seconds": round(seconds, 1)})
+                jobs.append((image, run_dir, config, run_state(image, run_dir, config)))
+                rows.append({"image": image.name, "train_seed": train_seed})
                 run_dirs.append(run_dir)
+        train_all(jobs, device, args.threads, args.jobs, quiet=args.json)
+        for row, (_, run_dir, _, state) in zip(rows, jobs):
+            row.update(train_seconds=logged_train_seconds(run_dir), reused=state == "done")
     for row, run_dir in zip(rows, run_dirs):
         start = time.perf_counter()
         row.update(evaluate_run(run_dir, num=args.num, seed=args.seed, device=device, draws=args.draws))
