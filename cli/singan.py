@@ -32,15 +32,18 @@ def main() -> None:
               help="Run folder to write (default: runs/<image name>); for a folder of images, the "
                    "folder that gets one run folder per image (default: runs).")
 @click.option("--resume", "resume_dir", default=None, metavar="RUN",
-              help="Continue an interrupted run folder from its last finished scale.")
+              help="Continue an interrupted run folder from its last checkpoint.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing, non-empty output folder.")
+@click.option("--checkpoint-minutes", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              help="SinGAN: save the scale in progress this often (0: as often as possible, every block of up "
+                   "to 8 iterations).")
 @training_options
 @consingan_options
 @user_errors
-def train(image, out_dir, resume_dir, overwrite, preset, iters, fine_iters, max_size, min_size, scale_factor,
-          lr, alpha, gp_weight, num_filters, max_filters, d_steps, g_steps, noise_amp, seed, device,
+def train(image, out_dir, resume_dir, overwrite, checkpoint_minutes, preset, iters, fine_iters, max_size, min_size,
+          scale_factor, lr, alpha, gp_weight, num_filters, max_filters, d_steps, g_steps, noise_amp, seed, device,
           threads, quiet, stages, concurrent_stages, lr_scale):
-    """Train SinGAN on IMAGE, coarse to fine; saves after every scale.
+    """Train SinGAN on IMAGE, coarse to fine; saves after every scale and every few minutes within one.
 
     IMAGE may be a folder: one model per image, finished ones skipped, unfinished ones resumed.
     --preset consingan trains ConSinGAN (Hinz et al. 2021) instead.
@@ -58,7 +61,8 @@ def train(image, out_dir, resume_dir, overwrite, preset, iters, fine_iters, max_
                         "share); train one image or --resume without torchrun")
     torch_device = resolve(device)
     echo = echo_to_stderr(quiet)
-    options = dict(device=torch_device, progress=not quiet, on_scale_end=lambda s: echo(s.line()), threads=threads)
+    options = dict(device=torch_device, progress=not quiet, on_scale_end=lambda s: echo(s.line()), threads=threads,
+                   checkpoint_seconds=60 * checkpoint_minutes)
     if resume_dir is not None:
         if image is not None or any(v is not None for v in overrides.values()):
             raise UserError("--resume continues a run with its saved settings; give no image or settings")

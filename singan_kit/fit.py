@@ -32,6 +32,7 @@ from ganbase.flops import count_flops
 from ganbase.losses import WGANGPLoss
 from singan_kit.config import SinGANConfig, filters_at_scale, lr_decay_iter
 from singan_kit.model import make_generator, scale_noise, to_device
+from singan_kit.scale_checkpoint import ScaleProgress
 
 RANDOM_BATCH_ITERS = 8  # iterations whose random critic inputs are generated in one batch (at most)
 RANDOM_BATCH_BYTES = 256 * 2**20  # memory budget of one batched pass through the coarser scales
@@ -188,23 +189,64 @@ def _draw_block(targets: ScaleTargets, random_inputs: RandomInputs, iters: int, 
     return noise, prevs, to_device(mixes, device)
 
 
+def _optimizer_state(optimizer: torch.optim.Optimizer) -> dict:
+    """``state_dict()`` with plain-float learning rates (device tensors under CUDA graphs)."""
+    state = optimizer.state_dict()
+    for group in state["param_groups"]:
+        if isinstance(group["lr"], Tensor):
+            group["lr"] = float(group["lr"])
+    return state
+
+
+def _load_optimizer(optimizer: torch.optim.Optimizer, state: dict, lr: float) -> None:
+    """Load a saved state, keeping the optimizer's own learning-rate objects (a captured graph
+    reads the device tensor) and setting them to ``lr``."""
+    own = [group["lr"] for group in optimizer.param_groups]
+    optimizer.load_state_dict(state)
+    for group, lr_object in zip(optimizer.param_groups, own):
+        group["lr"] = lr_object
+    set_learning_rate(optimizer, lr)
+    for param, entries in optimizer.state.items():  # moments in the parameter's own layout (channels-last):
+        for key, value in entries.items():          # the fused kernels walk both as flat memory
+            if isinstance(value, Tensor) and value.shape == param.shape:
+                entries[key] = torch.empty_like(param).copy_(value)
+
+
+def _log_rows(scale: int, logged: list[tuple[int, Tensor, float, float]]) -> list[dict]:
+    """Log rows from ``(iteration, stats [6] on the device, lr, seconds)`` entries, in one sync."""
+    if not logged:
+        return []
+    values = torch.stack([stats for _, stats, _, _ in logged]).cpu().tolist()
+    return [{"scale": scale, "iter": iteration, **dict(zip(STAT_NAMES, row_values)), "lr": lr, "seconds": seconds}
+            for (iteration, _, lr, seconds), row_values in zip(logged, values)]
+
+
 def fit_scale(generator: nn.Module, critic: nn.Module, targets: ScaleTargets, random_inputs: RandomInputs,
               config: SinGANConfig, iters: int, noise_gen: torch.Generator, device: torch.device,
               progress: bool = False, desc: str = "", log_every: int = 10,
               on_iteration: Callable[[int], None] | None = None, sync_cuda: bool = False,
-              cuda_graphs: bool = True, channels_last: bool = False, bf16: bool = False) -> FitResult:
+              cuda_graphs: bool = True, channels_last: bool = False, bf16: bool = False,
+              start: ScaleProgress | None = None, checkpoint_every: float | None = None,
+              on_checkpoint: Callable[[ScaleProgress], None] | None = None) -> FitResult:
     """Fit ``generator`` (and ``critic``) of ``targets.scale`` for ``iters`` iterations, in place.
 
     On CUDA each iteration is replayed as one CUDA graph (``cuda_graphs=False`` runs it eagerly;
     the math is the same). Losses are read back once a second for the progress bar and once at
     the end, never per iteration. ``channels_last`` stores activations as NHWC (faster cuDNN
     and oneDNN kernels); ``bf16`` runs the convolutions under bfloat16 autocast (CUDA).
+
+    ``on_checkpoint`` receives the fit's state (:class:`ScaleProgress`) at the first start of a
+    block of random data after every ``checkpoint_every`` seconds; ``start`` continues from such a
+    state exactly as if the fit had never stopped.
     """
     cfg = config
     size = tuple(targets.real.shape[-2:])
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     generator.to(device, memory_format=memory_format).train().requires_grad_(True)
     critic.to(device, memory_format=memory_format).train().requires_grad_(True)
+    if start is not None:  # an interrupted fit: its weights, before the optimizers see them
+        generator.load_state_dict(start.generator)
+        critic.load_state_dict(start.critic)
     if channels_last:
         targets = dataclasses.replace(targets, **{
             name: getattr(targets, name).contiguous(memory_format=memory_format)
@@ -219,25 +261,41 @@ def fit_scale(generator: nn.Module, critic: nn.Module, targets: ScaleTargets, ra
     opt_g = make_adam(generator.parameters(), cfg.lr_generator, betas, device, capturable=graphed)
     opt_d = make_adam(critic.parameters(), cfg.lr_discriminator, betas, device, capturable=graphed)
     decay_at = lr_decay_iter(iters, cfg.lr_decay_at)
+    first, rows_before, seconds_before = 0, [], 0.0
+    if start is not None:
+        first, rows_before, seconds_before = start.iteration, list(start.rows), start.seconds
+        decay = cfg.lr_decay_factor if first > decay_at else 1.0
+        _load_optimizer(opt_g, start.opt_g, cfg.lr_generator * decay)
+        _load_optimizer(opt_d, start.opt_d, cfg.lr_discriminator * decay)
+        noise_gen.set_state(start.noise_state)
     adversarial = WGANGPLoss(weight=cfg.gp_weight, per_pixel=True)
     step = _ScaleStep(generator, critic, targets, cfg, opt_g, opt_d, adversarial, grads_to_none=not graphed,
                       bf16=bf16 and device.type == "cuda")
     run_step = GraphedStep(step, device) if graphed else step
 
     result = FitResult()
-    bar = tqdm(total=iters, desc=desc, disable=not progress, leave=False, dynamic_ncols=True)
-    start = time.perf_counter()
-    stamps, logged = [start], []  # logged: (iteration, stats [6] on the device, lr, seconds)
-    last_postfix = start
+    bar = tqdm(total=iters, initial=first, desc=desc, disable=not progress, leave=False, dynamic_ncols=True)
+    began = time.perf_counter()
+    stamps, logged = [began], []  # logged: (iteration, stats [6] on the device, lr, seconds)
+    last_postfix = last_checkpoint = began
     block: tuple[Tensor, Tensor, Tensor] | None = None
     row = block_iters
-    for it in range(iters):
+    for it in range(first, iters):
         if on_iteration is not None:
             on_iteration(it)
         if it == decay_at:
             set_learning_rate(opt_g, cfg.lr_generator * cfg.lr_decay_factor)
             set_learning_rate(opt_d, cfg.lr_discriminator * cfg.lr_decay_factor)
         if row == block_iters:
+            now = time.perf_counter()
+            if (on_checkpoint is not None and checkpoint_every is not None and it > first
+                    and now - last_checkpoint >= checkpoint_every):
+                on_checkpoint(ScaleProgress(
+                    it, {k: v.detach().cpu() for k, v in generator.state_dict().items()},
+                    {k: v.detach().cpu() for k, v in critic.state_dict().items()},
+                    _optimizer_state(opt_g), _optimizer_state(opt_d), noise_gen.get_state(),
+                    rows_before + _log_rows(targets.scale, logged), seconds_before + now - began))
+                last_checkpoint = time.perf_counter()
             block = _draw_block(targets, random_inputs, block_iters, cfg.d_steps, noise_gen, device)
             block, row = tuple(t.contiguous(memory_format=memory_format) if t.dim() == 4 else t for t in block), 0
         noise, prevs, mixes = block
@@ -251,7 +309,7 @@ def fit_scale(generator: nn.Module, critic: nn.Module, targets: ScaleTargets, ra
         bar.update(1)
         if (it + 1) % log_every == 0 or it + 1 == iters:
             lr = cfg.lr_generator * (cfg.lr_decay_factor if it >= decay_at else 1.0)
-            logged.append((it + 1, stats.clone(), lr, round(now - start, 3)))
+            logged.append((it + 1, stats.clone(), lr, round(seconds_before + now - began, 3)))
             if progress and now - last_postfix >= 1.0:  # one device sync a second at most
                 values = dict(zip(STAT_NAMES, logged[-1][1].tolist()))
                 bar.set_postfix(D=f"{values['d_loss']:.3f}", G=f"{values['g_adv']:.3f}",
@@ -262,13 +320,9 @@ def fit_scale(generator: nn.Module, critic: nn.Module, targets: ScaleTargets, ra
         run_step.release()
     generator.to(memory_format=torch.contiguous_format).eval().requires_grad_(False)
     critic.to(memory_format=torch.contiguous_format).eval().requires_grad_(False)
-    if logged:
-        values = torch.stack([stats for _, stats, _, _ in logged]).cpu().tolist()  # one sync
-        for (iteration, _, lr, seconds), row_values in zip(logged, values):
-            result.rows.append({"scale": targets.scale, "iter": iteration, **dict(zip(STAT_NAMES, row_values)),
-                                "lr": lr, "seconds": seconds})
-    result.seconds = time.perf_counter() - start
-    result.median_iter_seconds = float(np.median(np.diff(stamps))) if iters else 0.0
+    result.rows = rows_before + _log_rows(targets.scale, logged)
+    result.seconds = seconds_before + time.perf_counter() - began
+    result.median_iter_seconds = float(np.median(np.diff(stamps))) if len(stamps) > 1 else 0.0
     return result
 
 

@@ -9,7 +9,9 @@ A run folder holds
 - ``generators.safetensors``: generator weights ``g<n>.<param>`` and the reconstruction noise
   ``z_opt`` (ConSinGAN: ``g.<param>`` and ``z_opt_<n>``); ``discriminators.safetensors``: the critics
   ``d<n>.<param>`` of the last two scales (the last finished one initialises the next scale);
-- ``real.png``, ``previews/scale_<n>.png`` (real | random sample | reconstruction), ``log.csv``.
+- ``real.png``, ``previews/scale_<n>.png`` (real | random sample | reconstruction), ``log.csv``;
+- while a SinGAN scale trains: ``scale_progress.safetensors``, its state every few minutes
+  (:mod:`singan_kit.scale_checkpoint`), removed once the scale is committed.
 Nothing is pickled; loading never executes code from the folder. Every file is replaced
 atomically, and whatever a crash leaves between two commits of config.json is ignored or redone.
 """

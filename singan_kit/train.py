@@ -17,7 +17,8 @@ Differences from the official code, all deliberate:
 - The learning-rate decay happens at 80 % of the iterations (1600 of 2000, as the official
   milestone) also when the iteration count is changed.
 - Every scale reseeds from ``(seed, scale)``, so resuming from a finished scale gives the same model
-  as an uninterrupted run.
+  as an uninterrupted run. The scale in progress is also checkpointed every
+  ``CHECKPOINT_SECONDS`` (:mod:`singan_kit.scale_checkpoint`), and continues from there.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from singan_kit.consingan_train import ConSinGANTrainer
 from singan_kit.fit import ScaleSummary, ScaleTargets, fit_scale
 from singan_kit.model import GeneratorPyramid, cpu_batch_size, make_generator, scale_noise
 from singan_kit.pyramid import build_pyramid, compute_pyramid
+from singan_kit.scale_checkpoint import (PROGRESS_FILE, load_progress, progress_iteration, remove_progress,
+                                         save_progress)
 from singan_kit import run_folder as rf
 
 CPU_CHANNELS_LAST_BELOW_FILTERS = 128  # on the CPU, scales with fewer filters train channels-last
@@ -84,7 +87,7 @@ def create_run(image_path: str | Path, out_dir: str | Path, config: AnyConfig, d
         if not overwrite:
             raise UserError(f"output folder {out_dir} already exists and is not empty; "
                             "use --resume to continue it or --overwrite to replace it")
-        for name in (rf.CONFIG_FILE, rf.GENERATORS_FILE, rf.DISCRIMINATORS_FILE, rf.LOG_FILE):
+        for name in (rf.CONFIG_FILE, rf.GENERATORS_FILE, rf.DISCRIMINATORS_FILE, rf.LOG_FILE, PROGRESS_FILE):
             (out_dir / name).unlink(missing_ok=True)
     reals = build_images(to_tensor(array), pyramid)
     try:
@@ -98,14 +101,22 @@ def create_run(image_path: str | Path, out_dir: str | Path, config: AnyConfig, d
     return notes
 
 
+# The scale in progress is saved this often (at most one scale's few minutes of work are lost).
+CHECKPOINT_SECONDS = 300.0
+
+
 class SinGANTrainer:
-    """Trains the unfinished scales of a run folder; owns optimisers, schedules, logs and saving."""
+    """Trains the unfinished scales of a run folder; owns optimisers, schedules, logs and saving.
+
+    ``checkpoint_seconds``: how often the scale in progress is saved (None: never).
+    """
 
     def __init__(self, run_dir: str | Path, device: torch.device | str = "cpu", progress: bool = True,
                  on_scale_end: Callable[[ScaleSummary], None] | None = None, log_every: int = 10,
                  threads: int | None = None, sync_timing: bool = False, cuda_graphs: bool = True,
-                 channels_last: bool | None = None) -> None:
+                 channels_last: bool | None = None, checkpoint_seconds: float | None = CHECKPOINT_SECONDS) -> None:
         self.run_dir = Path(run_dir)
+        self.checkpoint_seconds = checkpoint_seconds
         self.cuda_graphs = cuda_graphs  # replay each iteration as a CUDA graph on CUDA devices
         self.channels_last = channels_last  # None: per scale, see _use_channels_last
         self.sync_timing = sync_timing and torch.device(device).type == "cuda"
@@ -212,7 +223,9 @@ class SinGANTrainer:
                             cfg, iters, noise_gen, self.device, progress=self.progress,
                             desc=f"scale {scale}/{self.pyramid.num_scales - 1}", log_every=self.log_every,
                             on_iteration=replan, sync_cuda=self.sync_timing, cuda_graphs=self.cuda_graphs,
-                            channels_last=channels_last)
+                            channels_last=channels_last, start=load_progress(self.run_dir, scale, self.device),
+                            checkpoint_every=self.checkpoint_seconds,
+                            on_checkpoint=lambda state: save_progress(self.run_dir, scale, state))
         finally:  # the model stays usable (and saveable as contiguous tensors) after an interrupt
             for frozen in self.model.generators:
                 frozen.to(memory_format=torch.contiguous_format)
@@ -242,6 +255,7 @@ class SinGANTrainer:
         old = rf.read_meta(self.run_dir)
         rf.write_meta(self.run_dir, self.config, self.pyramid, old["source_image"], self.model.noise_amps,
                       old.get("notes", []), str(self.device))
+        remove_progress(self.run_dir)  # its scale is committed
 
     def _write_preview(self, scale: int) -> None:
         preview_gen = torch.Generator().manual_seed(scale_seed(self.config.seed, 10_000 + scale))
@@ -261,9 +275,11 @@ TRAINERS = {"singan": SinGANTrainer, "consingan": ConSinGANTrainer}
 def train(image_path: str | Path | None, out_dir: str | Path, config: AnyConfig | None = None,
           device: torch.device | str = "cpu", resume: bool = False, overwrite: bool = False,
           progress: bool = True, on_scale_end: Callable[[ScaleSummary], None] | None = None,
-          threads: int | None = None, on_notes: Callable[[list[str]], None] | None = None) -> GeneratorPyramid:
+          threads: int | None = None, on_notes: Callable[[list[str]], None] | None = None,
+          checkpoint_seconds: float | None = CHECKPOINT_SECONDS) -> GeneratorPyramid:
     """Train SinGAN (or the config's architecture) on one image into ``out_dir`` (or continue
-    ``out_dir`` with ``resume=True``)."""
+    ``out_dir`` with ``resume=True``). SinGAN also saves the scale in progress every
+    ``checkpoint_seconds`` (None: never); ConSinGAN saves per stage only."""
     device = torch.device(device)
     if resume:
         meta = rf.read_meta(out_dir)
@@ -277,7 +293,8 @@ def train(image_path: str | Path | None, out_dir: str | Path, config: AnyConfig 
         if on_notes is not None:
             on_notes(notes)
     trainer_class = TRAINERS[rf.read_meta(out_dir)["architecture"]]
-    trainer = trainer_class(out_dir, device, progress=progress, on_scale_end=on_scale_end, threads=threads)
+    extra = {"checkpoint_seconds": checkpoint_seconds} if trainer_class is SinGANTrainer else {}
+    trainer = trainer_class(out_dir, device, progress=progress, on_scale_end=on_scale_end, threads=threads, **extra)
     try:
         return trainer.train()
     except KeyboardInterrupt:
@@ -285,11 +302,13 @@ def train(image_path: str | Path | None, out_dir: str | Path, config: AnyConfig 
 
 
 def interrupted(run_dir: str | Path) -> TrainingInterrupted:
-    """The error for Ctrl-C: finished scales are saved (config.json commits each one), the scale in
-    progress is lost and trained again on resume."""
+    """The error for Ctrl-C: finished scales are saved (config.json commits each one), and the scale
+    in progress up to its last checkpoint, from which resuming continues it."""
     meta = rf.read_meta(run_dir)
     done, total = meta["scales_done"], meta["pyramid"].num_scales
-    return TrainingInterrupted(f"interrupted: {done} of {total} scales are saved in {run_dir}; "
+    saved = progress_iteration(run_dir, done) if meta["architecture"] == "singan" else None
+    partial = f" (and scale {done} up to iteration {saved})" if saved else ""
+    return TrainingInterrupted(f"interrupted: {done} of {total} scales{partial} are saved in {run_dir}; "
                                f"continue with: singan train --resume {run_dir}")
 
 

@@ -20,7 +20,7 @@ from singan_kit import run_folder as rf
 from singan_kit.config import SinGANConfig
 from singan_kit.folders import ItemResult, Skip, is_run_folder, list_images, run_each, run_names
 from singan_kit.sharding import finish_claim, gather_results, release_claim, take_claim
-from singan_kit.train import ScaleSummary, train
+from singan_kit.train import CHECKPOINT_SECONDS, ScaleSummary, train
 
 
 def train_images(folder: str | Path, out_root: str | Path, config: SinGANConfig, device: torch.device,
@@ -28,7 +28,7 @@ def train_images(folder: str | Path, out_root: str | Path, config: SinGANConfig,
                  threads: int | None = None, on_notes: Callable[[list[str]], None] | None = None,
                  on_start: Callable[[Path, Path], None] | None = None,
                  on_item: Callable[[ItemResult], None] | None = None,
-                 world: World = SINGLE) -> list[ItemResult]:
+                 world: World = SINGLE, checkpoint_seconds: float | None = CHECKPOINT_SECONDS) -> list[ItemResult]:
     """Train (or resume, or skip) ``<out_root>/<name>`` for every image of ``folder`` (under
     torchrun: this rank's share, returning the results of all ranks)."""
     images = list_images(folder)
@@ -37,7 +37,8 @@ def train_images(folder: str | Path, out_root: str | Path, config: SinGANConfig,
 
     def work(file_name: str) -> str:
         image, run_dir = by_file[file_name]
-        options = dict(device=device, progress=progress, on_scale_end=on_scale_end, threads=threads)
+        options = dict(device=device, progress=progress, on_scale_end=on_scale_end, threads=threads,
+                       checkpoint_seconds=checkpoint_seconds)
         if is_run_folder(run_dir):
             meta = rf.read_meta(run_dir)
             done, total = meta["scales_done"], meta["pyramid"].num_scales

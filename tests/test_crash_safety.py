@@ -34,6 +34,7 @@ from ganbase.errors import TrainingInterrupted
 from ganbase.runs import latest_checkpoint, load_model as load_zoo_model
 from singan_kit.folders import run_each
 from singan_kit.run_folder import load_model, read_meta
+from singan_kit.scale_checkpoint import PROGRESS_FILE, progress_iteration
 from singan_kit.sample import generate
 from tests.conftest import blob_image
 
@@ -174,16 +175,30 @@ def test_singan_sigkill_at_random_moment(trial, image, singan_reference, tmp_pat
     TRIALS.append(f"singan SIGKILL {delay:.2f} s into training: " + check_singan_after_kill(run, singan_reference))
 
 
-@pytest.mark.parametrize("target", ["discriminators.safetensors", "config.json"])
+@pytest.mark.parametrize("target", ["discriminators.safetensors", "config.json", PROGRESS_FILE])
 def test_singan_sigkill_inside_a_checkpoint_write(target, image, singan_reference, tmp_path):
     run = tmp_path / "run"
-    scale = moment(f"singan/{target}").randint(1, 2)  # the save after this scale
-    process = start("cli.singan", ["train", str(image), "--out", str(run), *SINGAN_ARGS], slow_write=target)
+    scale = moment(f"singan/{target}").randint(1, 2)  # the save after this scale (the progress file: in it)
+    process = start("cli.singan", ["train", str(image), "--out", str(run), *SINGAN_ARGS, "--checkpoint-minutes", "0"],
+                    slow_write=target)
     assert wait_for(lambda: scales_done(run) >= scale, process), process.communicate()[1]
     assert wait_for(lambda: bool(temp_files(run, target)), process), "the write was not seen"
     kill(process)
     assert scales_done(run) == scale  # killed before this scale's config.json was committed
     TRIALS.append(f"singan SIGKILL inside the write of {target} after scale {scale}: "
+                  + check_singan_after_kill(run, singan_reference))
+
+
+def test_singan_sigkill_inside_a_scale_continues_from_its_checkpoint(image, singan_reference, tmp_path):
+    run = tmp_path / "run"
+    process = start("cli.singan", ["train", str(image), "--out", str(run), *SINGAN_ARGS, "--checkpoint-minutes", "0"])
+    assert wait_for(lambda: scales_done(run) >= 1 and (run / PROGRESS_FILE).is_file(), process), \
+        process.communicate()[1]
+    kill(process)
+    done = scales_done(run)
+    saved = progress_iteration(run, done)
+    assert saved is not None  # killed inside scale `done`, after its checkpoint
+    TRIALS.append(f"singan SIGKILL in scale {done} after its checkpoint at iteration {saved}: "
                   + check_singan_after_kill(run, singan_reference))
 
 
