@@ -72,13 +72,13 @@ def test_interrupted_scale_continues_bit_for_bit(image_path, tmp_path, uninterru
     assert log_without_times(run) == log_without_times(uninterrupted)  # rows before the stop are kept
 
 
-def test_checkpoint_after_the_learning_rate_decay(image_path, tmp_path, uninterrupted, monkeypatch):
+def test_checkpoint_at_the_learning_rate_decay_in_the_coarsest_scale(image_path, tmp_path, uninterrupted, monkeypatch):
     run = tmp_path / "late"
     create_run(image_path, run, config(), torch.device("cpu"))
-    stop_once(monkeypatch, 1, 37)  # last checkpoint at 32, where the decay happens
+    stop_once(monkeypatch, 0, 37)  # last checkpoint at 32, where the decay happens; scale 0 has z_opt
     with pytest.raises(KeyboardInterrupt):
         SinGANTrainer(run, "cpu", progress=False, threads=1, checkpoint_seconds=0.0).train()
-    assert progress_iteration(run, 1) == 32
+    assert progress_iteration(run, 0) == 32
     train(None, run, resume=True, progress=False, threads=1)
     full, cut = load_tensors(uninterrupted / "generators.safetensors"), load_tensors(run / "generators.safetensors")
     assert all(torch.equal(full[k], cut[k]) for k in full)
