@@ -43,7 +43,6 @@ import csv
 import dataclasses
 import json
 import multiprocessing
-import os
 import platform
 import sys
 import tempfile
@@ -57,6 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ganbase.device import resolve_device  # noqa: E402
 from ganbase.errors import UserError  # noqa: E402
+from ganbase.threads import usable_cores  # noqa: E402
 from singan_kit.config import PRESETS, make_config  # noqa: E402
 from singan_kit.evaluate import METRIC_KEYS, evaluate_images, evaluate_run  # noqa: E402
 from singan_kit.run_folder import ALL_ARCHITECTURES, load_model, read_meta  # noqa: E402
@@ -154,7 +154,7 @@ def train_all(jobs: list[tuple[Path, Path, object, str]], device: torch.device, 
             train_run(image, run_dir, config, device, threads, state)
         return
     if device.type == "cpu" and threads is None:  # the cores are split, not fought over
-        threads = max(1, (os.cpu_count() or 1) // workers)
+        threads = max(1, usable_cores() // workers)
     with ProcessPoolExecutor(max_workers=min(workers, len(todo)),
                              mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [pool.submit(train_run, image, run_dir, config, device, threads, state)

@@ -15,7 +15,8 @@ import os
 import time
 
 
-def _cpu_count() -> int:
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity, e.g. a container's share)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
@@ -46,7 +47,7 @@ class CoreMonitor:
     """Tracks how many cores other processes have kept busy since the last reading."""
 
     def __init__(self) -> None:
-        self.cores = _cpu_count()
+        self.cores = usable_cores()
         self._last = self._snapshot()
 
     def _snapshot(self) -> tuple[float, float | None, float]:
