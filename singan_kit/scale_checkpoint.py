@@ -16,12 +16,12 @@ left behind by a crash in between belongs to a finished scale and is ignored.
 from __future__ import annotations
 
 import json
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError, safe_open
 from torch import Tensor
 
 from ganbase import __version__
@@ -61,12 +61,13 @@ def save_progress(run_dir: str | Path, scale: int, progress: ScaleProgress) -> N
     save_tensors(Path(run_dir) / PROGRESS_FILE, tensors, metadata={_META_KEY: json.dumps(meta)})
 
 
-def _header_metadata(path: Path) -> dict[str, str]:
-    """The ``__metadata__`` of a safetensors file's JSON header (8-byte length, then the header)."""
-    with open(path, "rb") as handle:
-        (length,) = struct.unpack("<Q", handle.read(8))
-        header = json.loads(handle.read(length))
-    return header.get("__metadata__", {})
+def _progress_meta(path: Path) -> dict:
+    """The JSON metadata of a progress file (read from the safetensors header only)."""
+    with safe_open(path, framework="pt") as handle:
+        return json.loads(handle.metadata()[_META_KEY])
+
+
+_DAMAGE = (SafetensorError, UserError, OSError, ValueError, KeyError, TypeError)  # what a damaged file raises
 
 
 def load_progress(run_dir: str | Path, scale: int, device: str | torch.device = "cpu") -> ScaleProgress | None:
@@ -76,7 +77,7 @@ def load_progress(run_dir: str | Path, scale: int, device: str | torch.device = 
     if not path.is_file():
         return None
     try:
-        meta = json.loads(_header_metadata(path)[_META_KEY])
+        meta = _progress_meta(path)
         if int(meta["scale"]) != scale:
             return None
         tensors = load_tensors(path, device)
@@ -89,7 +90,7 @@ def load_progress(run_dir: str | Path, scale: int, device: str | torch.device = 
             opt_d=unflatten_optimizer("opt_d", opt_tensors, meta["opt_d"]),
             noise_state=tensors["noise_state"].to("cpu"),
             rows=list(meta["rows"]), seconds=float(meta["seconds"]))
-    except (UserError, OSError, ValueError, KeyError, TypeError, struct.error) as exc:
+    except _DAMAGE as exc:
         raise UserError(f"damaged {path} ({type(exc).__name__}): remove it to train scale {scale} "
                         "again from its start") from None
 
@@ -98,9 +99,9 @@ def progress_iteration(run_dir: str | Path, scale: int) -> int | None:
     """Iterations of ``scale`` saved in ``run_dir``'s progress file, if it holds that scale."""
     path = Path(run_dir) / PROGRESS_FILE
     try:
-        meta = json.loads(_header_metadata(path)[_META_KEY])
+        meta = _progress_meta(path)
         return int(meta["iteration"]) if int(meta["scale"]) == scale else None
-    except (OSError, ValueError, KeyError, TypeError, struct.error):
+    except _DAMAGE:
         return None
 
 
