@@ -154,13 +154,14 @@ def fit_stage(generator: ConSinGANGenerator, critic: nn.Module, real: Tensor, fi
 class ConSinGANTrainer:
     """Trains the unfinished stages of a ConSinGAN run folder; saves after every stage.
 
-    Takes the same options as :class:`singan_kit.train.SinGANTrainer`; ``cuda_graphs`` is accepted
-    for that reason and not used.
+    Takes the same options as :class:`singan_kit.train.SinGANTrainer`; ``cuda_graphs`` and
+    ``checkpoint_seconds`` (checkpoints inside a stage) are accepted for that reason and not used.
     """
 
     def __init__(self, run_dir: str | Path, device: torch.device | str = "cpu", progress: bool = True,
                  on_scale_end: Callable[[ScaleSummary], None] | None = None, log_every: int = 10,
-                 threads: int | None = None, sync_timing: bool = False, cuda_graphs: bool = False) -> None:
+                 threads: int | None = None, sync_timing: bool = False, cuda_graphs: bool = False,
+                 checkpoint_seconds: float | None = None) -> None:
         self.run_dir = Path(run_dir)
         self.device = torch.device(device)
         self.sync_timing = sync_timing and self.device.type == "cuda"

@@ -293,8 +293,8 @@ def train(image_path: str | Path | None, out_dir: str | Path, config: AnyConfig 
         if on_notes is not None:
             on_notes(notes)
     trainer_class = TRAINERS[rf.read_meta(out_dir)["architecture"]]
-    extra = {"checkpoint_seconds": checkpoint_seconds} if trainer_class is SinGANTrainer else {}
-    trainer = trainer_class(out_dir, device, progress=progress, on_scale_end=on_scale_end, threads=threads, **extra)
+    trainer = trainer_class(out_dir, device, progress=progress, on_scale_end=on_scale_end, threads=threads,
+                            checkpoint_seconds=checkpoint_seconds)
     try:
         return trainer.train()
     except KeyboardInterrupt:
@@ -306,7 +306,7 @@ def interrupted(run_dir: str | Path) -> TrainingInterrupted:
     in progress up to its last checkpoint, from which resuming continues it."""
     meta = rf.read_meta(run_dir)
     done, total = meta["scales_done"], meta["pyramid"].num_scales
-    saved = progress_iteration(run_dir, done) if meta["architecture"] == "singan" else None
+    saved = progress_iteration(run_dir, done)  # None without a progress file (and for ConSinGAN)
     partial = f" (and scale {done} up to iteration {saved})" if saved else ""
     return TrainingInterrupted(f"interrupted: {done} of {total} scales{partial} are saved in {run_dir}; "
                                f"continue with: singan train --resume {run_dir}")
