@@ -23,12 +23,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ganbase.device import resolve_device  # noqa: E402
-from ganbase.discriminators import PatchDiscriminator  # noqa: E402
-from ganbase.flops import matmul_gflops  # noqa: E402
-from singan_kit.config import make_config  # noqa: E402
-from singan_kit.fit import ScaleTargets, fit_scale, iteration_flops  # noqa: E402
-from singan_kit.model import ScaleGenerator  # noqa: E402
+from ganbase.nn.discriminators import PatchDiscriminator  # noqa: E402
+from ganbase.runtime.device import resolve_device  # noqa: E402
+from ganbase.runtime.flops import matmul_gflops  # noqa: E402
+from singan_kit.architectures.singan.config import make_config  # noqa: E402
+from singan_kit.architectures.singan.fit import ScaleTargets, fit_scale, iteration_flops  # noqa: E402
+from singan_kit.architectures.singan.model import ScaleGenerator  # noqa: E402
 
 
 def run_variant(variant: str, size: tuple[int, int], filters: int, iters: int, device: torch.device,
@@ -53,7 +53,8 @@ def run_variant(variant: str, size: tuple[int, int], filters: int, iters: int, d
 
     if not profile:
         return fit()
-    from torch.profiler import ProfilerActivity, profile as torch_profile
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
     with torch_profile(activities=activities) as prof:
         seconds = fit()

@@ -54,10 +54,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ganbase.device import resolve_device  # noqa: E402
 from ganbase.errors import UserError  # noqa: E402
-from ganbase.threads import usable_cores  # noqa: E402
-from singan_kit.config import PRESETS, make_config  # noqa: E402
+from ganbase.runtime.device import resolve_device  # noqa: E402
+from ganbase.runtime.threads import usable_cores  # noqa: E402
+from singan_kit.architectures.singan.config import PRESETS, make_config  # noqa: E402
 from singan_kit.evaluate import METRIC_KEYS, evaluate_images, evaluate_run  # noqa: E402
 from singan_kit.run_folder import ALL_ARCHITECTURES, load_model, read_meta  # noqa: E402
 
@@ -122,7 +122,9 @@ def run_state(image: Path, run_dir: Path, config) -> str:
 
 def train_run(image: Path, run_dir: Path, config, device: torch.device, threads: int | None, state: str) -> None:
     """Train (``state`` "train") or continue ("resume") one run folder; runs in a worker with --jobs."""
-    from singan_kit.train import train  # training code only where the bench trains
+    from singan_kit.architectures.singan.train import (
+        train,  # training code only where the bench trains
+    )
 
     if state == "resume":
         train(None, run_dir, device=device, resume=True, progress=False, threads=threads)

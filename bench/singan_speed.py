@@ -3,10 +3,10 @@
     python bench/singan_speed.py IMAGE [--preset quick] [--iters N] [--device cpu] [--json]
 
 Prints per scale: size, filters, iterations, median seconds per iteration, seconds for the scale,
-the floating-point work of one iteration (counted from the layer shapes, ganbase/flops.py), the
+the floating-point work of one iteration (counted from the layer shapes, ganbase/runtime/flops.py), the
 achieved GFLOP/s and the efficiency: achieved / the machine's float32 matrix-multiply GFLOP/s,
 measured in the same run with the same thread count (TF32 on CUDA exactly when cuDNN uses it; on
-the CPU the faster of torch.mm's BLAS and oneDNN's GEMM, ganbase.flops.matmul_rates).
+the CPU the faster of torch.mm's BLAS and oneDNN's GEMM, ganbase.runtime.flops.matmul_rates).
 Then total training time, peak memory (CPU: peak RSS; CUDA: peak allocated), and samples per
 second for 50 samples at 1x and at 1.5x2. On CUDA, ``--no-cuda-graphs`` runs the eager path.
 """
@@ -27,13 +27,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ganbase.device import resolve_device  # noqa: E402
-from ganbase.flops import matmul_rates  # noqa: E402
-from singan_kit.config import PRESETS, make_config  # noqa: E402
-from singan_kit.fit import iteration_flops  # noqa: E402
+from ganbase.runtime.device import resolve_device  # noqa: E402
+from ganbase.runtime.flops import matmul_rates  # noqa: E402
+from singan_kit.architectures.singan.config import PRESETS, make_config  # noqa: E402
+from singan_kit.architectures.singan.fit import iteration_flops  # noqa: E402
+from singan_kit.architectures.singan.train import SinGANTrainer, create_run  # noqa: E402
 from singan_kit.run_folder import load_model  # noqa: E402
 from singan_kit.sample import generate  # noqa: E402
-from singan_kit.train import SinGANTrainer, create_run  # noqa: E402
 
 
 def peak_memory_mb(device: torch.device) -> float:

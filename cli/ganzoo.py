@@ -11,17 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import click
-import torch
 
 from cli.common import POSITIVE_INT, FiniteFloatRange, OneLineErrorGroup
 from cli.ganzoo_eval import eval_command
 from cli.ganzoo_report import report
 from ganbase import __version__
-from ganbase.device import resolve_device
 from ganbase.errors import UserError
-from ganbase.models import get_model_class, model_info, model_names
-from ganbase.models.base import TRANSLATION_KINDS
-from ganbase.threads import restored_threads
+from ganbase.runtime.device import resolve_device
+from ganbase.runtime.threads import restored_threads
+from ganbase.zoo.models import get_model_class, model_info, model_names
+from ganbase.zoo.models.base import TRANSLATION_KINDS
 
 TRAIN_SETTINGS = ("data", "batch_size", "image_size", "channels", "seed", "amp", "ema_decay",
                   "lr_schedule", "sample_every", "checkpoint_every", "log_every", "options",
@@ -50,8 +49,8 @@ def main() -> None:
 @main.command("list")
 def list_models() -> None:
     """Show every model (data it needs, description, paper) and the built-in datasets."""
-    from ganbase.data import BUILTIN_DESCRIPTIONS
-    from ganbase.translation_data import TRANSLATION_DESCRIPTIONS
+    from ganbase.zoo.data.datasets import BUILTIN_DESCRIPTIONS
+    from ganbase.zoo.data.translation import TRANSLATION_DESCRIPTIONS
 
     infos = [model_info(name) for name in model_names()]
     generators = [info for info in infos if info.data_kind not in TRANSLATION_KINDS]
@@ -132,11 +131,11 @@ def train(ctx: click.Context, model: str, data: str | None, out: Path, steps: in
 
     Under torchrun: DistributedDataParallel, --batch-size is the global batch split over the processes.
     """
-    from ganbase.data import DataConfig
-    from ganbase.distributed import distributed_world
-    from ganbase.runs import read_run_config
-    from ganbase.launch import resume_training, start_training
-    from ganbase.trainer import TrainConfig
+    from ganbase.runtime.distributed import distributed_world
+    from ganbase.zoo.data.datasets import DataConfig
+    from ganbase.zoo.inference.runs import read_run_config
+    from ganbase.zoo.training.launch import resume_training, start_training
+    from ganbase.zoo.training.trainer import TrainConfig
 
     # --threads holds for this command only (the caller's count comes back when it ends)
     ctx.with_resource(restored_threads(threads))
@@ -179,9 +178,9 @@ def train(ctx: click.Context, model: str, data: str | None, out: Path, steps: in
 
 def _report_held_out(run: Path, device: str) -> None:
     """After a paired run: L1 / PSNR on the held-out split, when the data has one."""
-    from ganbase.data import DataConfig
-    from ganbase.evaluation import evaluate_paired, has_test_split
-    from ganbase.runs import read_run_config
+    from ganbase.zoo.data.datasets import DataConfig
+    from ganbase.zoo.evaluation.paired import evaluate_paired, has_test_split
+    from ganbase.zoo.inference.runs import read_run_config
 
     if has_test_split(DataConfig(**read_run_config(run)["data"])):
         _echo_scores(evaluate_paired(run, device=resolve_device(device)))
@@ -226,10 +225,11 @@ def sample(run: Path, num: int, out_dir: Path | None, grid: Path | None, seed: i
            label: str | None, no_ema: bool, truncation: float | None, vary_noise: bool,
            device: str) -> None:
     """Draw samples from the trained model in RUN."""
-    from ganbase.checkpoint import atomic_write_text
-    from ganbase.images import sample_sheet, save_image_files, save_png
-    from ganbase.runs import load_model
-    from ganbase.sampling import draw_samples, vary_noise as noise_variations
+    from ganbase.io.checkpoint import atomic_write_text
+    from ganbase.io.grids import sample_sheet, save_image_files, save_png
+    from ganbase.zoo.inference.runs import load_model
+    from ganbase.zoo.inference.sampling import draw_samples
+    from ganbase.zoo.inference.sampling import vary_noise as noise_variations
 
     model, config, step = load_model(run, resolve_device(device), use_ema=not no_ema)
     if vary_noise:
@@ -268,10 +268,10 @@ def sample(run: Path, num: int, out_dir: Path | None, grid: Path | None, seed: i
 def interpolate(run: Path, steps: int, pairs: int, out: Path, seed: int, label: str | None,
                 slerp: bool, space: str, truncation: float, device: str) -> None:
     """Walk the latent space between random points (one row per walk)."""
-    from ganbase.image_io import to_uint8
-    from ganbase.images import make_grid, save_png
-    from ganbase.runs import load_model
-    from ganbase.sampling import interpolate as latent_walk
+    from ganbase.io.grids import make_grid, save_png
+    from ganbase.io.images import to_uint8
+    from ganbase.zoo.inference.runs import load_model
+    from ganbase.zoo.inference.sampling import interpolate as latent_walk
 
     model, config, _ = load_model(run, resolve_device(device))
     images = latent_walk(model, steps, pairs, seed, _resolve_label(label, config), slerp, space,
@@ -298,10 +298,10 @@ def interpolate(run: Path, steps: int, pairs: int, out: Path, seed: int, label: 
 def mix(run: Path, rows: int, cols: int, out: Path, seed: int, row_seed: int | None,
         coarse_layers: int, truncation: float, no_ema: bool, device: str) -> None:
     """Style-mixing grid of a stylegan/stylegan2 run (StyleGAN paper, Figure 3)."""
-    from ganbase.image_io import to_uint8
-    from ganbase.images import make_grid, save_png
-    from ganbase.runs import load_model
-    from ganbase.sampling import style_mix
+    from ganbase.io.grids import make_grid, save_png
+    from ganbase.io.images import to_uint8
+    from ganbase.zoo.inference.runs import load_model
+    from ganbase.zoo.inference.sampling import style_mix
 
     model, _, step = load_model(run, resolve_device(device), use_ema=not no_ema)
     images, columns = style_mix(model, rows, cols, seed, row_seed, coarse_layers, truncation)
@@ -327,8 +327,8 @@ def translate(run: Path, source: Path, out_dir: Path, direction: str | None,
               target_domain: str | None, compare: Path | None, batch_size: int, no_ema: bool,
               device: str) -> None:
     """Translate SOURCE (an image, a folder, or a folder with A/ and B/) with the model in RUN."""
-    from ganbase.runs import load_model
-    from ganbase.translate import translate_files
+    from ganbase.zoo.inference.runs import load_model
+    from ganbase.zoo.inference.translate import translate_files
 
     model, config, step = load_model(run, resolve_device(device), use_ema=not no_ema)
     if model.data_kind not in TRANSLATION_KINDS:
@@ -346,7 +346,7 @@ def translate(run: Path, source: Path, out_dir: Path, direction: str | None,
 @click.option("--device", default="auto", show_default=True)
 def evaluate(run: Path, split: str, device: str) -> None:
     """L1 and PSNR of a paired (pix2pix) run on its data's held-out split."""
-    from ganbase.evaluation import evaluate_paired
+    from ganbase.zoo.evaluation.paired import evaluate_paired
 
     _echo_scores(evaluate_paired(run, split, resolve_device(device)))
 

@@ -1,6 +1,6 @@
 """``ganzoo eval``: sample quality of an unconditional or class-conditional zoo run against its data —
 ProGAN's multi-scale SWD, k-NN precision / recall, ``fcd_local`` and, with local Inception weights,
-FID / KID. Parses options and calls :func:`ganbase.zoo_eval.evaluate_zoo_run`. (``ganzoo
+FID / KID. Parses options and calls :func:`ganbase.zoo.evaluation.quality.evaluate_zoo_run`. (``ganzoo
 evaluate`` is the held-out L1 / PSNR of paired translators.)
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from cli.common import POSITIVE_INT
-from ganbase.threads import restored_threads
+from ganbase.runtime.threads import restored_threads
 
 #: (key, format, meaning) of the printed metrics, in order
 LINES = (
@@ -61,8 +61,8 @@ def eval_command(run: Path, data: str | None, num: int, seed: int, device: str, 
                  threads: int | None) -> None:
     """Evaluate the samples of the zoo run in RUN against its data: multi-scale SWD, precision /
     recall, fcd_local (labeled data) and optionally FID / KID (definitions: docs/eval.md)."""
-    from ganbase.device import resolve_device
-    from ganbase.zoo_eval import evaluate_zoo_run
+    from ganbase.runtime.device import resolve_device
+    from ganbase.zoo.evaluation.quality import evaluate_zoo_run
 
     # --threads holds for this command only (the caller's count comes back when it ends)
     click.get_current_context().with_resource(restored_threads(threads))

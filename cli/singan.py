@@ -13,8 +13,15 @@ import click
 
 from cli.common import NON_NEGATIVE_INT, POSITIVE_INT, OneLineErrorGroup
 from cli.singan_apps import animate, edit, harmonize, paint, sr
-from cli.singan_common import (BATCH_SIZE_OPTION, config_overrides, consingan_options, echo_to_stderr, resolve,
-                               training_options, user_errors)
+from cli.singan_common import (
+    BATCH_SIZE_OPTION,
+    config_overrides,
+    consingan_options,
+    echo_to_stderr,
+    resolve,
+    training_options,
+    user_errors,
+)
 from cli.singan_eval import eval_command
 from cli.singan_report import report
 from ganbase.errors import UserError
@@ -48,10 +55,9 @@ def train(image, out_dir, resume_dir, overwrite, checkpoint_minutes, preset, ite
     IMAGE may be a folder: one model per image, finished ones skipped, unfinished ones resumed.
     --preset consingan trains ConSinGAN (Hinz et al. 2021) instead.
     """
-    from ganbase.distributed import launched
-    from ganbase.threads import restored_threads
-    from singan_kit.config import make_config
-    from singan_kit.train import train as train_run
+    from ganbase.runtime.distributed import launched
+    from singan_kit.architectures.singan.config import make_config
+    from singan_kit.architectures.singan.train import train as train_run
 
     overrides = config_overrides(iters, fine_iters, max_size, min_size, scale_factor, lr, alpha, gp_weight,
                                  num_filters, max_filters, d_steps, g_steps, noise_amp, seed)
@@ -79,9 +85,9 @@ def train(image, out_dir, resume_dir, overwrite, checkpoint_minutes, preset, ite
             echo(f"note: {line}")
 
     if Path(image).is_dir():
-        from singan_kit.folders import summary_table
-        from singan_kit.sharding import folder_world
-        from singan_kit.train_folder import train_images
+        from singan_kit.batch.folders import summary_table
+        from singan_kit.batch.sharding import folder_world
+        from singan_kit.batch.train_folder import train_images
 
         if overwrite:
             raise UserError("--overwrite is not available for folders: remove the runs to retrain")
@@ -129,10 +135,15 @@ def sample(run, num, scale_text, start_scale, seed, out_dir, batch_size, grid, d
     """Write NUM random samples of the SinGAN trained in RUN (or of every run in the folder RUN)."""
     from tqdm.auto import tqdm
 
-    from ganbase.distributed import launched
-    from ganbase.threads import restored_threads
-    from singan_kit.folders import find_runs, is_run_folder, run_each, summary_table
-    from singan_kit.sharding import folder_world, gather_results
+    from ganbase.runtime.distributed import launched
+    from ganbase.runtime.threads import restored_threads
+    from singan_kit.batch.folders import (
+        find_runs,
+        is_run_folder,
+        run_each,
+        summary_table,
+    )
+    from singan_kit.batch.sharding import folder_world, gather_results
     from singan_kit.run_folder import ALL_ARCHITECTURES, load_model
     from singan_kit.sample import generate, parse_scale, write_samples
 

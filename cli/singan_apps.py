@@ -1,7 +1,7 @@
 """``singan harmonize | edit | paint | animate | sr``: SinGAN's applications (Shaham et al. 2019).
 
 Each command works on one run folder, or on a folder of run folders with inputs matched by file
-name (see :mod:`singan_kit.folders`). Commands only parse and call ``singan_kit``.
+name (see :mod:`singan_kit.batch.folders`). Commands only parse and call ``singan_kit``.
 """
 
 from __future__ import annotations
@@ -11,9 +11,21 @@ from typing import Callable
 
 import click
 
-from cli.common import FRACTION, NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, POSITIVE_FLOAT, POSITIVE_INT
-from cli.singan_common import (config_overrides, echo_to_stderr, print_notes, resolve, training_options,
-                               user_errors)
+from cli.common import (
+    FRACTION,
+    NON_NEGATIVE_FLOAT,
+    NON_NEGATIVE_INT,
+    POSITIVE_FLOAT,
+    POSITIVE_INT,
+)
+from cli.singan_common import (
+    config_overrides,
+    echo_to_stderr,
+    print_notes,
+    resolve,
+    training_options,
+    user_errors,
+)
 from ganbase.errors import UserError
 
 IMAGE_OUTPUTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -30,7 +42,13 @@ def _check_image_out(path: Path) -> Path:
 def _for_runs(run: str, out: str | None, default_name: str, suffix: str, quiet: bool,
               work: Callable[[Path, str, Path], str]) -> None:
     """Call ``work(run_dir, name, out_path)`` for RUN, or for every run when RUN holds runs."""
-    from singan_kit.folders import check_folder_target, find_runs, is_run_folder, run_each, summary_table
+    from singan_kit.batch.folders import (
+        check_folder_target,
+        find_runs,
+        is_run_folder,
+        run_each,
+        summary_table,
+    )
 
     echo = echo_to_stderr(quiet)
     run_path = Path(run)
@@ -55,7 +73,7 @@ def _for_runs(run: str, out: str | None, default_name: str, suffix: str, quiet: 
 
 def _input_for(source: str, name: str, run_is_folder: bool, what: str, mask: bool = False) -> Path:
     """The input file of run ``name``: ``source`` itself, or its match in the folder ``source``."""
-    from singan_kit.folders import match_input
+    from singan_kit.batch.folders import match_input
 
     if not run_is_folder:
         return Path(source)
@@ -65,7 +83,7 @@ def _input_for(source: str, name: str, run_is_folder: bool, what: str, mask: boo
 
 
 def _save(image, path: Path, notes: list[str], quiet: bool) -> str:
-    from ganbase.image_io import save_image
+    from ganbase.io.images import save_image
 
     print_notes(notes, quiet)
     save_image(path, image)
@@ -75,10 +93,11 @@ def _save(image, path: Path, notes: list[str], quiet: bool) -> str:
 
 def _blend_command(kind: str, run, source, mask, inject_scale, out, seed, dilate, blur, fine_tune, device,
                    quiet):
+    from ganbase.io.images import check_output_path
     from singan_kit.apps.masks import EDITING_BLEND, HARMONIZATION_BLEND, BlendSettings
-    from singan_kit.apps.reference import edit as edit_image, harmonize as harmonize_image
-    from ganbase.image_io import check_output_path
-    from singan_kit.folders import is_run_folder
+    from singan_kit.apps.reference import edit as edit_image
+    from singan_kit.apps.reference import harmonize as harmonize_image
+    from singan_kit.batch.folders import is_run_folder
     from singan_kit.run_folder import load_critic, load_model
 
     defaults = HARMONIZATION_BLEND if kind == "harmonized" else EDITING_BLEND
@@ -100,8 +119,8 @@ def _blend_command(kind: str, run, source, mask, inject_scale, out, seed, dilate
             return _save(result.image, out_path, result.notes, quiet)
         generators = None
         if fine_tune:
-            from singan_kit.apps.finetune import harmonization_finetune
             from singan_kit.apps.inputs import fit_to_size, read_reference
+            from singan_kit.apps.tuning.finetune import harmonization_finetune
 
             naive, _ = read_reference(image_path, what)
             generators = harmonization_finetune(model, fit_to_size(naive, model.pyramid.finest_size, what, []),
@@ -175,9 +194,9 @@ def edit(run, source, mask, inject_scale, out, seed, dilate, blur, device, quiet
 @user_errors
 def paint(run, painting, inject_scale, quantize, quantize_iters, out, seed, device, quiet):
     """Turn a clip-art painting into an image with the textures of RUN's training image."""
-    from ganbase.image_io import check_output_path
+    from ganbase.io.images import check_output_path
     from singan_kit.apps.reference import paint as paint_image
-    from singan_kit.folders import is_run_folder
+    from singan_kit.batch.folders import is_run_folder
     from singan_kit.run_folder import load_model
 
     torch_device = resolve(device)
@@ -188,7 +207,7 @@ def paint(run, painting, inject_scale, quantize, quantize_iters, out, seed, devi
         check_output_path(out_path, source)
         model, centers = load_model(run_dir, torch_device), None
         if quantize:
-            from singan_kit.apps.finetune import quantize_and_finetune
+            from singan_kit.apps.tuning.finetune import quantize_and_finetune
 
             model, centers = quantize_and_finetune(model, inject_scale, quantize, quantize_iters, seed,
                                                    progress=not quiet)
@@ -217,8 +236,9 @@ def animate(run, frames, start_scale, alpha, beta, fps, loop, out, seed, device,
     """Write an animation of RUN's training image: a smooth random walk in its noise maps."""
     from tqdm.auto import tqdm
 
-    from ganbase.image_io import to_uint8
-    from singan_kit.apps.animate import animate as animate_frames, check_animation_path, write_animation
+    from ganbase.io.images import to_uint8
+    from singan_kit.apps.animate import animate as animate_frames
+    from singan_kit.apps.animate import check_animation_path, write_animation
     from singan_kit.run_folder import load_model
 
     if fps <= 0:
@@ -252,10 +272,16 @@ def animate(run, frames, start_scale, alpha, beta, fps, loop, out, seed, device,
 def sr(image, factor, out, run_dir, preset, iters, fine_iters, max_size, min_size, scale_factor, lr, alpha,
        gp_weight, num_filters, max_filters, d_steps, g_steps, noise_amp, seed, device, threads, quiet):
     """Super-resolve IMAGE: train SinGAN on it in SR mode and upscale it FACTOR times."""
-    from ganbase.image_io import check_output_path
-    from singan_kit.apps.sr_train import super_resolve_image
+    from ganbase.io.images import check_output_path
     from singan_kit.apps.super_resolution import check_factor
-    from singan_kit.folders import check_folder_target, list_images, run_each, run_names, summary_table
+    from singan_kit.apps.tuning.sr_train import super_resolve_image
+    from singan_kit.batch.folders import (
+        check_folder_target,
+        list_images,
+        run_each,
+        run_names,
+        summary_table,
+    )
 
     check_factor(factor)
     echo = echo_to_stderr(quiet)

@@ -9,10 +9,16 @@ import sys
 
 import click
 
-from cli.common import (NON_NEGATIVE_FLOAT, NON_NEGATIVE_INT, POSITIVE_FLOAT, POSITIVE_INT, FiniteFloatRange,
-                        click_error)
+from cli.common import (
+    NON_NEGATIVE_FLOAT,
+    NON_NEGATIVE_INT,
+    POSITIVE_FLOAT,
+    POSITIVE_INT,
+    FiniteFloatRange,
+    click_error,
+)
 from ganbase.errors import UserError
-from singan_kit.config import PRESETS
+from singan_kit.architectures.singan.config import PRESETS
 
 
 def user_errors(func):
@@ -34,7 +40,7 @@ def user_errors(func):
 
 
 def resolve(spec: str):
-    from ganbase.device import resolve_device
+    from ganbase.runtime.device import resolve_device
 
     return resolve_device(spec)
 

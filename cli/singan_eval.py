@@ -1,7 +1,7 @@
 """``singan eval``: quality metrics of trained SinGAN runs (Shaham et al. 2019) — patch SWD,
 diversity, patch nearest-neighbour coherence / completeness, memorization, optionally SIFID.
 
-Parses options and calls :mod:`singan_kit.evaluate`; definitions in :mod:`ganbase.metrics`.
+Parses options and calls :mod:`singan_kit.evaluate`; definitions in :mod:`ganbase.metrics.image_metrics`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import click
 from cli.common import POSITIVE_INT
 from cli.singan_common import BATCH_SIZE_OPTION, resolve, user_errors
 from ganbase.errors import UserError
-from ganbase.threads import restored_threads
+from ganbase.runtime.threads import restored_threads
 
 #: (key, column title, format, meaning) of the printed metrics
 COLUMNS = (
@@ -78,7 +78,7 @@ def format_table(header: list[str], rows: list[list[str]]) -> str:
 
 def write_csv(path: Path, results: list[dict]) -> None:
     """All results, one row per run, every key as a column (errors in an ``error`` column)."""
-    from ganbase.checkpoint import atomic_write_text
+    from ganbase.io.checkpoint import atomic_write_text
 
     keys: list[str] = []
     for result in results:
@@ -118,8 +118,8 @@ def eval_command(run, num, start_scale, seed, draws, device, batch_size, incepti
     --draws 8 or more."""
     from tqdm.auto import tqdm
 
+    from singan_kit.batch.folders import is_run_folder
     from singan_kit.evaluate import evaluate_run, evaluate_runs
-    from singan_kit.folders import is_run_folder
 
     # --threads holds for this command only (the caller's count comes back when it ends)
     click.get_current_context().with_resource(restored_threads(threads))
@@ -137,7 +137,7 @@ def eval_command(run, num, start_scale, seed, draws, device, batch_size, incepti
         results = [result]
         click.echo(json.dumps(result, indent=2) if as_json else format_run(str(run), result))
     else:
-        from singan_kit.folders import find_runs
+        from singan_kit.batch.folders import find_runs
 
         with tqdm(total=len(find_runs(run)), desc="evaluating", unit="run", disable=quiet, leave=False) as bar:
             results = evaluate_runs(run, on_run=lambda name, result: bar.update(), **options)

@@ -6,8 +6,8 @@
     samples = model.sample(4)                           # uint8 [4, H, W, 3]
     result = model.harmonize("naive.png", "mask.png", inject_scale=-2)
 
-A :class:`SinGAN` is a run folder plus its loaded :class:`~singan_kit.model.GeneratorPyramid` (or,
-for ``preset="consingan"``, a :class:`~singan_kit.consingan_model.ConSinGANModel`: Hinz et al. 2021,
+A :class:`SinGAN` is a run folder plus its loaded :class:`~singan_kit.architectures.singan.model.GeneratorPyramid` (or,
+for ``preset="consingan"``, a :class:`~singan_kit.architectures.consingan.model.ConSinGANModel`: Hinz et al. 2021,
 which samples but has none of the applications).
 Images go in as paths, ``uint8``/float ``[H, W, 3]`` arrays or ``[1, 3, H, W]`` tensors in
 [-1, 1]; results come out as ``uint8`` arrays (``[H, W, 3]``, or ``[N, H, W, 3]`` for several).
@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ganbase.checkpoint import atomic_write_bytes, is_temp_file
-from ganbase.device import resolve_device
 from ganbase.errors import UserError
-from ganbase.image_io import save_image, to_uint8
+from ganbase.io.checkpoint import atomic_write_bytes, is_temp_file
+from ganbase.io.images import save_image, to_uint8
+from ganbase.runtime.device import resolve_device
 from singan_kit import run_folder as rf
 from singan_kit.apps.animate import animate as animate_frames
 from singan_kit.apps.masks import EDITING_BLEND, HARMONIZATION_BLEND, BlendSettings
@@ -33,7 +33,7 @@ from singan_kit.apps.reference import edit as edit_image
 from singan_kit.apps.reference import harmonize as harmonize_image
 from singan_kit.apps.reference import paint as paint_image
 from singan_kit.apps.super_resolution import super_resolve
-from singan_kit.model import GeneratorPyramid
+from singan_kit.architectures.singan.model import GeneratorPyramid
 from singan_kit.sample import generate
 
 
@@ -63,8 +63,8 @@ class SinGAN:
               progress: bool = False, overwrite: bool = False, **settings) -> "SinGAN":
         """Train on ``image`` into run folder ``out`` (a temporary folder if None; keep it with
         :meth:`save`). ``settings`` override the preset (``iters=``, ``max_size=``, ``seed=`` ...)."""
-        from singan_kit.config import make_config
-        from singan_kit.train import train as train_run
+        from singan_kit.architectures.singan.config import make_config
+        from singan_kit.architectures.singan.train import train as train_run
 
         config = make_config(preset, **settings)
         run_dir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="singan-"))
@@ -139,8 +139,8 @@ class SinGAN:
         return to_uint8(result.image)[0]
 
     def _harmonization_finetune(self, naive, inject_scale: int, iters: int, seed: int) -> GeneratorPyramid:
-        from singan_kit.apps.finetune import harmonization_finetune
         from singan_kit.apps.inputs import fit_to_size, read_reference
+        from singan_kit.apps.tuning.finetune import harmonization_finetune
 
         image, _ = read_reference(naive, "naive image")
         fitted = fit_to_size(image, self.size, "naive image", [])
@@ -162,7 +162,7 @@ class SinGAN:
         self._singan_only("paint-to-image")
         model, centers = self.model, None
         if quantize:
-            from singan_kit.apps.finetune import quantize_and_finetune
+            from singan_kit.apps.tuning.finetune import quantize_and_finetune
 
             model, centers = quantize_and_finetune(self.model, inject_scale, quantize, quantize_iters, seed)
         result = paint_image(model, painting, inject_scale, seed, centers)

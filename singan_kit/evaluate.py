@@ -1,6 +1,6 @@
 """Quality metrics of trained SinGANs (Shaham et al. 2019; ConSinGAN runs too): draw samples from
 a run folder and compare them with the run's training image (the finest pyramid level) using
-:mod:`ganbase.swd` and :mod:`ganbase.metrics` — patch SWD (Karras et al. 2018) with its jackknife
+:mod:`ganbase.metrics.swd` and :mod:`ganbase.metrics.image_metrics` — patch SWD (Karras et al. 2018) with its jackknife
 standard error, SinGAN's pixel diversity, GPNN-style patch nearest-neighbour coherence /
 completeness (Granot et al. 2022), memorization (SSIM above 0.9) and, with local Inception
 weights, SIFID. Inference only: never imports training code.
@@ -13,11 +13,17 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from ganbase.device import resolve_device
 from ganbase.errors import UserError
-from ganbase.metrics import MEMORIZATION_THRESHOLD, as_batch, memorization, patch_nn_distances, pixel_diversity
-from ganbase.swd import patch_swd, patch_swd_with_error
-from singan_kit.folders import find_runs
+from ganbase.metrics.image_metrics import (
+    MEMORIZATION_THRESHOLD,
+    as_batch,
+    memorization,
+    patch_nn_distances,
+    pixel_diversity,
+)
+from ganbase.metrics.swd import patch_swd, patch_swd_with_error
+from ganbase.runtime.device import resolve_device
+from singan_kit.batch.folders import find_runs
 from singan_kit.run_folder import ALL_ARCHITECTURES, load_model
 from singan_kit.sample import generate
 
@@ -33,7 +39,7 @@ def evaluate_images(real: Tensor, samples: Tensor, seed: int = 0, inception_weig
                     swd_error: bool = True) -> dict[str, float]:
     """All single-image metrics of ``samples [N, 3, H, W]`` against ``real [1, 3, H, W]`` (both in
     [-1, 1]; N >= 2). Usable on any generator's output, e.g. baselines in benchmarks.
-    ``inception_weights`` (a file, or a network from :func:`ganbase.inception.load_inception`) adds SIFID.
+    ``inception_weights`` (a file, or a network from :func:`ganbase.metrics.inception.load_inception`) adds SIFID.
     ``swd_error=False`` skips the jackknife of ``swd_se`` (about 7x the cost of the SWD itself)."""
     device = resolve_device(device)
     real, samples = as_batch(real).to(device), as_batch(samples).to(device)
@@ -50,7 +56,7 @@ def evaluate_images(real: Tensor, samples: Tensor, seed: int = 0, inception_weig
     result.update(patch_nn_distances(real, samples, seed=seed))
     result["memorization"] = memorization(real, samples, memorization_threshold)
     if inception_weights is not None:
-        from ganbase.inception import sifid
+        from ganbase.metrics.inception import sifid
 
         result["sifid"] = sifid(real, samples, inception_weights, device)
     return result
@@ -76,7 +82,7 @@ def evaluate_run(run_dir, num: int = 50, start_scale: int = 0, seed: int = 0, de
         raise UserError(f"--draws must be at least 1, got {draws}")
     device = resolve_device(device)
     if inception_weights is not None:  # a bad weights file fails before any sampling
-        from ganbase.inception import load_inception
+        from ganbase.metrics.inception import load_inception
 
         inception_weights = load_inception(inception_weights, device)
     model = load_model(run_dir, device, architectures=ALL_ARCHITECTURES)  # SinGAN and ConSinGAN
@@ -112,7 +118,7 @@ def evaluate_runs(folder, num: int = 50, start_scale: int = 0, seed: int = 0, de
     ``{"run": name, "error": message}`` and the loop goes on. ``on_run(name, result)`` is called
     after each run."""
     if inception_weights is not None:  # a bad weights file fails once, and is read once
-        from ganbase.inception import load_inception
+        from ganbase.metrics.inception import load_inception
 
         inception_weights = load_inception(inception_weights, resolve_device(device))
     results = []

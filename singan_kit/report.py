@@ -17,14 +17,25 @@ from typing import Callable
 import torch
 
 from ganbase.errors import UserError
-from ganbase.html_report import (Curve, Page, Panel, check_out_path, display_zoom, encode_array, figure,
-                                 footer_text, plot_panels, read_log, table)
-from ganbase.image_io import to_uint8
-from ganbase.images import make_grid
+from ganbase.io.grids import make_grid
+from ganbase.io.images import to_uint8
+from ganbase.report.html import (
+    Curve,
+    Page,
+    Panel,
+    check_out_path,
+    display_zoom,
+    encode_array,
+    figure,
+    footer_text,
+    plot_panels,
+    read_log,
+    table,
+)
 from singan_kit import run_folder as rf
-from singan_kit.config import filters_at_scale
-from singan_kit.consingan_model import ConSinGANModel, noise_shapes
-from singan_kit.model import GeneratorPyramid
+from singan_kit.architectures.consingan.model import ConSinGANModel, noise_shapes
+from singan_kit.architectures.singan.config import filters_at_scale
+from singan_kit.architectures.singan.model import GeneratorPyramid
 from singan_kit.sample import generate, sample_streams, seeded_noise
 
 #: title and paper per architecture (the "architecture" of config.json)
@@ -32,7 +43,7 @@ ARCHITECTURES = {"singan": ("SinGAN", "Shaham et al., ICCV 2019"),
                  "consingan": ("ConSinGAN", "Hinz et al., WACV 2021")}
 #: (label, width factor, height factor) of the sample sizes shown
 SAMPLE_SIZES = (("1x", 1.0, 1.0), ("1.5x width", 1.5, 1.0), ("2x height", 1.0, 2.0))
-#: loss columns of log.csv (written by singan_kit.train) and their plot titles
+#: loss columns of log.csv (written by singan_kit.architectures.singan.train) and their plot titles
 LOSSES = (("d_loss", "critic loss"), ("g_adv", "G adversarial"), ("rec_loss", "reconstruction"),
           ("gradient_penalty", "gradient penalty"))
 EVAL_DESCRIPTIONS = {

@@ -11,7 +11,7 @@ A run folder holds
   ``d<n>.<param>`` of the last two scales (the last finished one initialises the next scale);
 - ``real.png``, ``previews/scale_<n>.png`` (real | random sample | reconstruction), ``log.csv``;
 - while a SinGAN scale trains: ``scale_progress.safetensors``, its state every few minutes
-  (:mod:`singan_kit.scale_checkpoint`), removed once the scale is committed.
+  (:mod:`singan_kit.architectures.scale_checkpoint`), removed once the scale is committed.
 Nothing is pickled; loading never executes code from the folder. Every file is replaced
 atomically, and whatever a crash leaves between two commits of config.json is ignored or redone.
 """
@@ -25,11 +25,17 @@ from pathlib import Path
 import torch
 
 from ganbase import __version__
-from ganbase.checkpoint import atomic_write_json, atomic_write_text, check_state_dict, load_tensors, read_json
 from ganbase.errors import UserError
-from singan_kit.config import CONFIG_CLASSES, AnyConfig
-from singan_kit.consingan_model import ConSinGANModel, model_from_tensors
-from singan_kit.model import GeneratorPyramid
+from ganbase.io.checkpoint import (
+    atomic_write_json,
+    atomic_write_text,
+    check_state_dict,
+    load_tensors,
+    read_json,
+)
+from singan_kit.architectures.consingan.model import ConSinGANModel, model_from_tensors
+from singan_kit.architectures.singan.config import CONFIG_CLASSES, AnyConfig
+from singan_kit.architectures.singan.model import GeneratorPyramid
 from singan_kit.pyramid import Pyramid
 
 FORMAT = 1

@@ -10,7 +10,7 @@ code only supports new shapes from scale 0).
 Each sample has its own random stream derived from ``(seed, index)``: sample i is the same whatever
 the batch size or number of samples. Samples are generated in batches: 16 on GPUs, small ones on
 the CPU (see :func:`default_batch_size`). ConSinGAN runs (Hinz et al. 2021) sample through
-:func:`singan_kit.consingan_model.sample_batch` (see :data:`BATCH_SAMPLERS`).
+:func:`singan_kit.architectures.consingan.model.sample_batch` (see :data:`BATCH_SAMPLERS`).
 """
 
 from __future__ import annotations
@@ -23,14 +23,20 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ganbase.checkpoint import atomic_write_bytes
 from ganbase.errors import UserError
-from ganbase.image_io import encode_image, to_uint8
-from ganbase.images import make_grid
-from singan_kit.consingan_model import ConSinGANModel
-from singan_kit.consingan_model import sample_batch as consingan_batch
+from ganbase.io.checkpoint import atomic_write_bytes
+from ganbase.io.grids import make_grid
+from ganbase.io.images import encode_image, to_uint8
+from singan_kit.architectures.consingan.model import ConSinGANModel
+from singan_kit.architectures.consingan.model import sample_batch as consingan_batch
+from singan_kit.architectures.singan.model import (
+    GeneratorPyramid,
+    NoiseFn,
+    cpu_batch_size,
+    scale_noise,
+    to_device,
+)
 from singan_kit.imresize import imresize
-from singan_kit.model import GeneratorPyramid, NoiseFn, cpu_batch_size, scale_noise, to_device
 
 _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
 
@@ -88,7 +94,7 @@ def _singan_batch(model: GeneratorPyramid, streams: list[torch.Generator], sizes
 
 def default_batch_size(model: GeneratorPyramid | ConSinGANModel, sizes: list[tuple[int, int]]) -> int:
     """Samples per batch when none is given: ``GPU_BATCH_SIZE`` on GPUs; on the CPU small batches
-    (:func:`singan_kit.model.cpu_batch_size` for the widest generator at the finest of ``sizes``:
+    (:func:`singan_kit.architectures.singan.model.cpu_batch_size` for the widest generator at the finest of ``sizes``:
     1 for the paper preset at 250 px, 2 at 32 filters)."""
     if model.device.type != "cpu":
         return GPU_BATCH_SIZE

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import imageio.v3 as iio
 import numpy as np
 import pytest
-import imageio.v3 as iio
 
 
 def blob_image(height: int, width: int, seed: int = 0) -> np.ndarray:

@@ -23,9 +23,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ganbase.checkpoint import atomic_write_bytes
 from ganbase.errors import UserError
-from singan_kit.model import GeneratorPyramid, scale_noise
+from ganbase.io.checkpoint import atomic_write_bytes
+from singan_kit.architectures.singan.model import GeneratorPyramid, scale_noise
 from singan_kit.sample import default_batch_size
 
 ANIMATION_FORMATS = (".gif", ".mp4")

@@ -13,8 +13,8 @@ from __future__ import annotations
 from torch import Tensor
 
 from ganbase.errors import UserError
+from singan_kit.architectures.singan.model import GeneratorPyramid
 from singan_kit.imresize import imresize
-from singan_kit.model import GeneratorPyramid
 from singan_kit.pyramid import upsample_to
 from singan_kit.sample import seeded_noise
 

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from ganbase.errors import UserError
-from ganbase.image_io import load_image, to_tensor
+from ganbase.io.images import load_image, to_tensor
 from singan_kit.imresize import imresize
 
 BINARY_TOLERANCE = 0.02  # mask values this close to 0 or 1 count as black or white

@@ -6,7 +6,7 @@ All three inject a user image at a scale (:mod:`singan_kit.apps.inject`):
 - editing: a user's copy-paste edit of the training image, blended the same way (disk 20 px);
 - paint-to-image: a clip-art painting, no blending; optionally quantized to the colours of the
   training image, with the injection scale retrained on quantized inputs
-  (:func:`singan_kit.apps.finetune.quantize_and_finetune`).
+  (:func:`singan_kit.apps.tuning.finetune.quantize_and_finetune`).
 As in the official code the blend keeps the *training image* outside the mask. Results have the
 size of the model's finest scale.
 """
@@ -20,10 +20,22 @@ import torch
 from torch import Tensor
 
 from singan_kit.apps.inject import inject_image, resolve_inject_scale
-from singan_kit.apps.inputs import check_same_size, fit_mask_to_size, fit_to_size, read_mask, read_reference
-from singan_kit.apps.masks import EDITING_BLEND, HARMONIZATION_BLEND, BlendSettings, blend, soft_mask
+from singan_kit.apps.inputs import (
+    check_same_size,
+    fit_mask_to_size,
+    fit_to_size,
+    read_mask,
+    read_reference,
+)
+from singan_kit.apps.masks import (
+    EDITING_BLEND,
+    HARMONIZATION_BLEND,
+    BlendSettings,
+    blend,
+    soft_mask,
+)
 from singan_kit.apps.quantize import quantize_to_centers
-from singan_kit.model import GeneratorPyramid
+from singan_kit.architectures.singan.model import GeneratorPyramid
 
 
 @dataclass

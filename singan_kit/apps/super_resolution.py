@@ -20,8 +20,8 @@ import torch
 from torch import Tensor
 
 from ganbase.errors import UserError
-from singan_kit.config import PRESETS, SinGANConfig, make_config
-from singan_kit.model import GeneratorPyramid, NoiseFn, run_scales
+from singan_kit.architectures.singan.config import PRESETS, SinGANConfig, make_config
+from singan_kit.architectures.singan.model import GeneratorPyramid, NoiseFn, run_scales
 from singan_kit.pyramid import upsample_to
 from singan_kit.sample import seeded_noise
 

@@ -1,0 +1,1 @@
+"""Self-contained HTML pages and plots for run reports (no network, no external assets)."""

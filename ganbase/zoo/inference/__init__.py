@@ -1,0 +1,1 @@
+"""Zoo inference: run-folder loading, sampling, mixing, interpolation and translation; never imports training."""

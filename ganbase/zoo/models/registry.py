@@ -1,0 +1,72 @@
+"""Name -> model class registry for the GAN zoo (no paper; infrastructure).
+
+Models register themselves with ``@register_model("dcgan")``; ``create_model`` builds one by
+name, and unknown names fail with a message that lists every known model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ganbase.errors import UserError
+from ganbase.zoo.models.base import (
+    DATA_KINDS,
+    TRANSLATION_KINDS,
+    ZooModel,
+    build_config,
+)
+
+_REGISTRY: dict[str, type[ZooModel]] = {}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What ``ganzoo list`` shows for one model."""
+
+    name: str
+    description: str
+    paper: str
+    data_kind: str
+
+
+def register_model(name: str) -> Callable[[type[ZooModel]], type[ZooModel]]:
+    """Class decorator adding a :class:`ZooModel` subclass to the registry under ``name``."""
+
+    def decorate(cls: type[ZooModel]) -> type[ZooModel]:
+        if name in _REGISTRY:
+            raise ValueError(f"model {name!r} is registered twice")
+        if cls.data_kind not in DATA_KINDS:
+            raise ValueError(f"model {name!r}: data_kind must be one of {DATA_KINDS}")
+        if not (cls.description and cls.paper):
+            raise ValueError(f"model {name!r} needs a description and a paper")
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return decorate
+
+
+def model_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def get_model_class(name: str) -> type[ZooModel]:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        translators = [n for n in model_names() if _REGISTRY[n].data_kind in TRANSLATION_KINDS]
+        generators = [n for n in model_names() if n not in translators]
+        raise UserError(f"unknown model {name!r}; known models: {', '.join(generators)}; "
+                        f"image-to-image: {', '.join(translators)}") from None
+
+
+def model_info(name: str) -> ModelInfo:
+    cls = get_model_class(name)
+    return ModelInfo(name, cls.description, cls.paper, cls.data_kind)
+
+
+def create_model(name: str, **options: Any) -> ZooModel:
+    """Build model ``name``; ``options`` are fields of its config (``data_shape``, sizes, rates)."""
+    cls = get_model_class(name)
+    return cls(build_config(cls.config_class, options))

@@ -1,0 +1,134 @@
+"""SinGAN's training configuration: a frozen dataclass, presets, and per-scale pure functions.
+
+Defaults are those of the paper and its official code (Shaham et al. 2019): 2000 iterations per
+scale, Adam(5e-4, betas 0.5/0.999) with x0.1 decay at 80 %, 3 critic and 3 generator steps,
+reconstruction weight 10, gradient-penalty weight 0.1, 32 filters doubling every 4 scales up to
+128, 5 layers of 3x3 convolutions, noise amplitude 0.1 x reconstruction RMSE, pyramid factor 0.75
+adjusted to fit, min side 25 px, max side 250 px.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from ganbase.errors import UserError
+from singan_kit.architectures.base import RunConfig
+from singan_kit.architectures.consingan.config import ConSinGANConfig
+
+
+@dataclass(frozen=True)
+class SinGANConfig(RunConfig):
+    """Every setting of a SinGAN training run (the resolved config saved as config.json)."""
+
+    iters: int = 2000  # training iterations per scale (at the coarsest scale if fine_iters is set)
+    fine_iters: int | None = None  # iterations at the finest scale, linear in between; None: = iters
+    lr_generator: float = 5e-4
+    lr_discriminator: float = 5e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    lr_decay_at: float = 0.8  # fraction of iters after which both learning rates are multiplied
+    lr_decay_factor: float = 0.1
+    d_steps: int = 3  # critic updates per iteration
+    g_steps: int = 3  # generator updates per iteration
+    alpha: float = 10.0  # reconstruction loss weight
+    gp_weight: float = 0.1  # gradient-penalty weight
+    num_filters: int = 32  # filters at the coarsest scale
+    max_filters: int = 128
+    filters_double_every: int = 4  # scales
+    num_layers: int = 5
+    kernel_size: int = 3
+    scale_factor: float = 0.75  # initial pyramid factor, adjusted to fit min_size exactly
+    min_size: int = 25
+    max_size: int = 250
+    noise_amp_factor: float = 0.1  # noise amplitude = factor * RMSE(real, upsampled reconstruction)
+    seed: int = 0
+    architecture: str = "singan"  # model family; see CONFIG_CLASSES
+
+    def validate(self) -> "SinGANConfig":
+        checks = [
+            (self.numbers_are_finite(), "numbers must be finite (not nan or inf)"),
+            (self.architecture == "singan", "architecture must be 'singan'"),
+            (self.iters >= 1, "iters must be >= 1"),
+            (self.fine_iters is None or self.fine_iters >= 1, "fine_iters must be >= 1"),
+            (self.lr_generator > 0 and self.lr_discriminator > 0, "learning rates must be > 0"),
+            (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "Adam betas must be in [0, 1)"),
+            (0 < self.lr_decay_at <= 1, "lr_decay_at must be in (0, 1]"),
+            (self.d_steps >= 1 and self.g_steps >= 1, "d_steps and g_steps must be >= 1"),
+            (self.alpha >= 0, "alpha must be >= 0"),
+            (self.gp_weight >= 0, "gp_weight must be >= 0"),
+            (self.num_filters >= 1 and self.max_filters >= self.num_filters,
+             "need 1 <= num_filters <= max_filters"),
+            (self.filters_double_every >= 1, "filters_double_every must be >= 1"),
+            (self.num_layers >= 3, "num_layers must be >= 3"),
+            (self.kernel_size >= 1 and self.kernel_size % 2 == 1, "kernel_size must be odd"),
+            (0 < self.scale_factor < 1, "scale_factor must be in (0, 1)"),
+            (self.min_size >= self.receptive_field, f"min_size must be >= the receptive field "
+             f"({self.receptive_field} px)"),
+            (self.max_size >= self.min_size, "max_size must be >= min_size"),
+            (self.noise_amp_factor >= 0, "noise_amp_factor must be >= 0"),
+        ]
+        return self.check(checks)
+
+    @property
+    def receptive_field(self) -> int:
+        return 1 + self.num_layers * (self.kernel_size - 1)
+
+
+def iters_at_scale(scale: int, num_scales: int, iters: int, fine_iters: int | None = None) -> int:
+    """Training iterations of ``scale``: ``iters`` everywhere, or linear from ``iters`` at the
+    coarsest scale to ``fine_iters`` at the finest."""
+    if fine_iters is None or num_scales < 2:
+        return iters
+    return int(round(iters + (fine_iters - iters) * scale / (num_scales - 1)))
+
+
+def lr_decay_iter(iters: int, decay_at: float = 0.8) -> int:
+    """Iteration at which the learning rates decay (1600 of the paper's 2000)."""
+    return int(round(decay_at * iters))
+
+
+def filters_at_scale(scale: int, num_filters: int = 32, max_filters: int = 128,
+                     double_every: int = 4) -> int:
+    """Filters of scale ``scale``: ``min(num_filters * 2 ** (scale // double_every), max_filters)``."""
+    return min(num_filters * 2 ** (scale // double_every), max_filters)
+
+
+def noise_amplitude(rmse: float, factor: float = 0.1) -> float:
+    """Noise amplitude of a scale above the coarsest: ``factor * RMSE(real, upsampled rec)``."""
+    return factor * rmse
+
+
+PRESETS: dict[str, dict] = {
+    # Paper and official-code defaults.
+    "paper": {},
+    # For CPU users: same pyramid, 32 filters at every scale, the coarse scales nearly fully trained
+    # and fewer iterations towards the finest (about 8x less CPU time than paper; time and quality
+    # measured in the README, section "singan train").
+    "fast": {"iters": 2000, "fine_iters": 800, "max_filters": 32},
+    # A first look in minutes on a CPU: the fast schedule cut to 600 -> 100 iterations.
+    "quick": {"iters": 600, "fine_iters": 100, "max_filters": 32},
+    # For tests and smoke runs: seconds on a CPU.
+    "tiny": {"iters": 8, "num_filters": 8, "max_filters": 8, "min_size": 16, "max_size": 40},
+    # ConSinGAN (Hinz et al. 2021): its own architecture and settings, see singan_kit.architectures.consingan.config.
+    "consingan": {"architecture": "consingan"},
+}
+
+# The config class of every architecture (the "architecture" field of a config and a run folder).
+CONFIG_CLASSES: dict[str, type] = {"singan": SinGANConfig, "consingan": ConSinGANConfig}
+AnyConfig = SinGANConfig | ConSinGANConfig
+
+
+def make_config(preset: str = "paper", **overrides) -> AnyConfig:
+    """Config of a preset with ``overrides`` (settings left as None keep the preset's value)."""
+    if preset not in PRESETS:
+        raise UserError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    config_class = CONFIG_CLASSES[PRESETS[preset].get("architecture", "singan")]
+    given = {k: v for k, v in overrides.items() if v is not None}
+    unknown = sorted(set(given) - {f.name for f in fields(config_class)})
+    if unknown:
+        raise UserError(f"unknown settings {unknown} for the {preset} preset")
+    base = PRESETS[preset]
+    if "iters" in given and "fine_iters" not in given and base.get("fine_iters") is not None:
+        # a tapering preset keeps its finest/coarsest ratio when only the coarsest count is given
+        given["fine_iters"] = max(1, round(given["iters"] * base["fine_iters"] / base["iters"]))
+    return config_class(**{**base, **given}).validate()

@@ -1,0 +1,84 @@
+"""Smoke tests of the benchmark scripts in bench/ (tiny settings, seconds): they run from a checkout
+and their tables and JSON hold what their docs promise."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_bench(script: str, *args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "bench" / script), *map(str, args)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+def test_quality_bench_several_training_seeds_and_draws(tmp_path):
+    done = run_bench("singan_quality.py", "--preset", "tiny", "--iters", 2, "--images", ROOT / "samples" / "hubble.png",
+                     "--train-seeds", 0, 1, "--draws", 2, "--num", 3, "--device", "cpu", "--threads", 1,
+                     "--out", tmp_path, "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    rows = report["results"]
+    assert [row["train_seed"] for row in rows] == [0, 1] and all(row["draws"] == 2 for row in rows)
+    assert (tmp_path / "hubble_seed0" / "config.json").is_file() and (tmp_path / "hubble_seed1").is_dir()
+    assert json.loads((tmp_path / "hubble_seed1" / "config.json").read_text())["config"]["seed"] == 1
+    (summary,) = report["over_training_seeds"]
+    assert summary["train_seeds"] == [0, 1]
+    swds = [row["swd"] for row in rows]
+    assert summary["swd"]["mean"] == pytest.approx(sum(swds) / 2)
+    assert summary["swd"]["sd"] == pytest.approx(abs(swds[0] - swds[1]) / 2 ** 0.5)  # n - 1 = 1
+
+
+def test_quality_bench_table_and_bad_options(tmp_path):
+    done = run_bench("singan_quality.py", "--preset", "tiny", "--iters", 2, "--images", ROOT / "samples" / "hubble.png",
+                     "--train-seeds", 3, 4, "--num", 3, "--device", "cpu", "--threads", 1, "--out", tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "hubble.png seed 3" in done.stdout and "hubble.png seed 4" in done.stdout
+    assert "hubble.png over training seeds 3 4 (mean ± sd): swd" in done.stdout
+    bad = run_bench("singan_quality.py", "--draws", 0)
+    assert bad.returncode != 0 and "--draws must be >= 1" in bad.stderr
+
+
+def test_quality_bench_reuses_continues_and_refuses_run_folders(tmp_path):
+    from safetensors.torch import load_file
+
+    from singan_kit.architectures.singan.config import make_config
+    from singan_kit.architectures.singan.train import SinGANTrainer, create_run
+
+    image = ROOT / "samples" / "hubble.png"
+    partial = tmp_path / "hubble_seed1"  # what a bench killed during scale 2 leaves: scales 0-1 committed
+    config = dataclasses.replace(make_config("tiny", seed=1), iters=2, fine_iters=None).validate()
+    create_run(image, partial, config, torch.device("cpu"))
+    trainer = SinGANTrainer(partial, "cpu", progress=False, threads=1)
+    trainer.train_scale(0)
+    trainer.train_scale(1)
+    assert json.loads((partial / "config.json").read_text())["scales_done"] == 2
+    scale0 = load_file(partial / "generators.safetensors")["g0.body.0.0.weight"]
+
+    options = ["--preset", "tiny", "--iters", 2, "--images", image, "--train-seeds", 0, 1, "--num", 3,
+               "--device", "cpu", "--out", tmp_path]
+    first = run_bench("singan_quality.py", *options, "--jobs", 2)
+    assert first.returncode == 0, first.stderr
+    assert f"training {tmp_path / 'hubble_seed0'}" in first.stdout
+    assert f"continuing {partial}" in first.stdout
+    meta = json.loads((partial / "config.json").read_text())
+    assert meta["scales_done"] == len(meta["pyramid"]["sizes"]) == 4
+    assert torch.equal(load_file(partial / "generators.safetensors")["g0.body.0.0.weight"], scale0)  # kept, not redone
+
+    again = run_bench("singan_quality.py", *options, "--json")
+    assert again.returncode == 0, again.stderr
+    rows = json.loads(again.stdout)["results"]
+    assert [row["reused"] for row in rows] == [True, True]
+    assert all(row["train_seconds"] > 0 for row in rows)  # summed from the runs' log.csv
+
+    other = run_bench("singan_quality.py", *options[:3], 3, *options[4:])
+    assert other.returncode != 0 and "with other settings" in other.stderr
+    assert json.loads((partial / "config.json").read_text())["config"]["iters"] == 2
