@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ganbase.nn.discriminators import PatchDiscriminator  # noqa: E402
 from ganbase.runtime.device import resolve_device  # noqa: E402
 from ganbase.runtime.flops import matmul_gflops  # noqa: E402
-from singan_kit.architectures.singan.config import make_config  # noqa: E402
+from singan_kit.architectures import make_config  # noqa: E402
 from singan_kit.architectures.singan.fit import ScaleTargets, fit_scale, iteration_flops  # noqa: E402
 from singan_kit.architectures.singan.model import ScaleGenerator  # noqa: E402
 

@@ -57,7 +57,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ganbase.errors import UserError  # noqa: E402
 from ganbase.runtime.device import resolve_device  # noqa: E402
 from ganbase.runtime.threads import usable_cores  # noqa: E402
-from singan_kit.architectures.singan.config import PRESETS, make_config  # noqa: E402
+from singan_kit.architectures import make_config, preset_names  # noqa: E402
 from singan_kit.evaluate import METRIC_KEYS, evaluate_images, evaluate_run  # noqa: E402
 from singan_kit.run_folder import ALL_ARCHITECTURES, load_model, read_meta  # noqa: E402
 
@@ -122,9 +122,7 @@ def run_state(image: Path, run_dir: Path, config) -> str:
 
 def train_run(image: Path, run_dir: Path, config, device: torch.device, threads: int | None, state: str) -> None:
     """Train (``state`` "train") or continue ("resume") one run folder; runs in a worker with --jobs."""
-    from singan_kit.architectures.singan.train import (
-        train,  # training code only where the bench trains
-    )
+    from singan_kit.architectures.lifecycle import train  # training code only where the bench trains
 
     if state == "resume":
         train(None, run_dir, device=device, resume=True, progress=False, threads=threads)
@@ -229,7 +227,7 @@ def main() -> None:
     parser.add_argument("--images", nargs="+", type=Path, default=None, help="images to train on")
     parser.add_argument("--eval-only", nargs="+", type=Path, default=None, metavar="RUN",
                         help="evaluate these run folders instead of training")
-    parser.add_argument("--preset", default="quick", choices=sorted(PRESETS))
+    parser.add_argument("--preset", default="quick", choices=sorted(preset_names()))
     parser.add_argument("--full", action="store_true", help="the paper preset at its full schedule")
     parser.add_argument("--iters-factor", type=float, default=None,
                         help=f"multiply the preset's iterations [{QUICK_FACTOR} for quick, "

@@ -29,9 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ganbase.runtime.device import resolve_device  # noqa: E402
 from ganbase.runtime.flops import matmul_rates  # noqa: E402
-from singan_kit.architectures.singan.config import PRESETS, make_config  # noqa: E402
+from singan_kit.architectures import make_config, preset_names, preset_settings  # noqa: E402
+from singan_kit.architectures.lifecycle import create_run  # noqa: E402
 from singan_kit.architectures.singan.fit import iteration_flops  # noqa: E402
-from singan_kit.architectures.singan.train import SinGANTrainer, create_run  # noqa: E402
+from singan_kit.architectures.singan.train import SinGANTrainer  # noqa: E402
 from singan_kit.run_folder import load_model  # noqa: E402
 from singan_kit.sample import generate  # noqa: E402
 
@@ -62,7 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("image")
     parser.add_argument("--preset", default="quick",  # SinGAN presets: this bench drives SinGAN's trainer
-                        choices=sorted(n for n, v in PRESETS.items() if v.get("architecture", "singan") == "singan"))
+                        choices=sorted(n for n in preset_names() if preset_settings(n)[0].name == "singan"))
     parser.add_argument("--iters", type=int, default=None, help="iterations per scale (overrides the preset)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None)

@@ -34,11 +34,12 @@ from ganbase.runtime.device import resolve_device  # noqa: E402
 from ganbase.zoo.data.datasets import DataConfig, data_mode, load_dataset  # noqa: E402
 from ganbase.zoo.models import create_model, get_model_class, model_names  # noqa: E402
 from ganbase.zoo.models.base import TRANSLATION_KINDS  # noqa: E402
+from ganbase.zoo.training.config import TrainConfig  # noqa: E402
+from ganbase.zoo.training.trainer import Trainer  # noqa: E402
 
 PAPER_BATCH_MODELS = ("pggan", "stylegan", "stylegan2")
 TRANSLATION_DATA = {"paired": "edges2photos:64", "unpaired": "textures:64",
                     "multi-domain": "colored-shapes:64"}
-from ganbase.zoo.training.trainer import TrainConfig, Trainer  # noqa: E402
 
 
 def measure(name: str, device: torch.device, data: str, image_size: int, batch_size: int,

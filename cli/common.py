@@ -1,18 +1,21 @@
-"""Pieces both CLIs (``singan``, ``ganzoo``) share: one-line errors and checked number options.
+"""Pieces both CLIs (``singan``, ``ganzoo``) share: one-line errors, checked number options and
+the options many commands have (``--device``, ``--seed``, ``--quiet``, ``--threads``, ``--out``).
 
 Every problem the user can fix ends as exactly one ``Error: ...`` line on stderr and a non-zero
 exit: usage errors (bad option values, with click's "Usage:" preamble dropped), library
 :class:`~ganbase.errors.UserError` (Ctrl-C during training: exit 130), and OS errors such as an
 unwritable output path. Number options use the range types below, so a bad number (``0``,
-negative, ``nan``, ``inf``) is refused before any work starts. No paper.
+negative, ``nan``, ``inf``) is refused before any work starts. The shared options are declared
+once below as decorators; each command passes only the help (or default) that differs. No paper.
 """
 
 from __future__ import annotations
 
 import errno
+import inspect
 import math
 import sys
-from typing import Any
+from typing import Any, Callable
 
 import click
 
@@ -86,3 +89,55 @@ NON_NEGATIVE_INT = click.IntRange(min=0)
 POSITIVE_FLOAT = FiniteFloatRange(min=0, min_open=True)
 NON_NEGATIVE_FLOAT = FiniteFloatRange(min=0)
 FRACTION = FiniteFloatRange(min=0, max=1)
+
+
+# ---------------------------------------------------------------------- shared options
+def library_default(function: Callable, parameter: str) -> Any:
+    """The default of ``parameter`` in the signature of the library's ``function``: an option
+    takes the library's default instead of repeating it."""
+    return inspect.signature(function).parameters[parameter].default
+
+
+class LibraryDefault:
+    """An option default read from the library when the option is shown or parsed, not when the
+    CLI module is imported (so a constant of the training code loads it for that command only);
+    ``--help`` shows its value."""
+
+    def __init__(self, read: Callable[[], Any]) -> None:
+        self.read = read
+
+    def __call__(self) -> Any:
+        return self.read()
+
+    def __str__(self) -> str:
+        return str(self.read())
+
+
+DEVICE_HELP = "auto, cpu, cuda or cuda:N."
+
+
+def device_option(help: str | None = DEVICE_HELP):
+    """``--device`` (default ``auto``): where torch runs."""
+    return click.option("--device", default="auto", show_default=True, help=help)
+
+
+def seed_option(help: str | None = "Random seed.", default: int | None = 0, type: click.ParamType = NON_NEGATIVE_INT):
+    """``--seed``; a default of None (the command's settings decide) is not shown."""
+    return click.option("--seed", type=type, default=default, show_default=default is not None, help=help)
+
+
+def quiet_option(help: str = "No progress bar."):
+    """``--quiet`` / ``-q``: print less (what is left out is the ``help``)."""
+    return click.option("--quiet", "-q", is_flag=True, help=help)
+
+
+def threads_option(help: str = "CPU threads for torch."):
+    """``--threads`` (default: the command's choice): CPU threads for torch."""
+    return click.option("--threads", type=POSITIVE_INT, default=None, help=help)
+
+
+def out_option(help: str | None = None, dest: str = "out", **settings: Any):
+    """``--out`` into the parameter ``dest``: what it names (file or folder) is the command's, so
+    ``help`` and click ``settings`` (``required``, ``default``, ``type``, ``show_default``) are too."""
+    settings.setdefault("default", None)
+    return click.option("--out", dest, help=help, **settings)

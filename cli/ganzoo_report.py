@@ -1,6 +1,6 @@
 """``ganzoo report``: one self-contained HTML page about a GAN-zoo run folder.
 
-Parses options and calls :func:`ganbase.zoo.evaluation.report.build_zoo_report`; user errors become one
+Parses options, calls :func:`ganbase.zoo.api.report` and prints; user errors become one
 ``Error: ...`` line through the ``ganzoo`` group.
 """
 
@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+
+from ganbase.zoo import api
 
 
 @click.command()
@@ -26,10 +28,7 @@ def report(run: Path, out_path: Path | None, data: str | None, eval_num: int, se
            no_eval: bool, quiet: bool) -> None:
     """Write an HTML report of the run in RUN: settings, loss curves, sample grids over training
     and the evaluation table. Images are embedded."""
-    from ganbase.runtime.device import resolve_device
-    from ganbase.zoo.evaluation.report import build_zoo_report
-
-    path = build_zoo_report(run, out_path, data=data, with_eval=not no_eval, eval_num=eval_num,
-                            seed=seed, device=str(resolve_device(device)))
+    path = api.report(run, out_path, data=data, with_eval=not no_eval, eval_num=eval_num, seed=seed,
+                      device=device)
     if not quiet:
         click.echo(f"wrote {path}")

@@ -1,5 +1,6 @@
-"""Shared pieces of the ``singan`` CLI (SinGAN, Shaham et al. 2019): error handling, device and
-progress helpers, and the training options that ``train`` and ``sr`` both accept.
+"""Shared pieces of the ``singan`` CLI (SinGAN, Shaham et al. 2019): error handling, printing
+helpers, and the training options that ``train`` and ``sr`` both accept (the options every CLI
+shares are in :mod:`cli.common`).
 """
 
 from __future__ import annotations
@@ -11,14 +12,33 @@ import click
 
 from cli.common import (
     NON_NEGATIVE_FLOAT,
-    NON_NEGATIVE_INT,
     POSITIVE_FLOAT,
     POSITIVE_INT,
     FiniteFloatRange,
     click_error,
+    device_option,
+    quiet_option,
+    seed_option,
+    threads_option,
 )
 from ganbase.errors import UserError
-from singan_kit.architectures.singan.config import PRESETS
+from singan_kit.api import Outcome, preset_names, summary_table
+
+
+class PresetChoice(click.Choice):
+    """``--preset``: the presets of every registered architecture, read when the option is parsed or
+    shown, so that an architecture registered after this module was imported is a choice too."""
+
+    def __init__(self) -> None:
+        super().__init__(preset_names())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return preset_names()
+
+    @choices.setter
+    def choices(self, value) -> None:  # click's __init__ assigns the list it was given
+        pass
 
 
 def user_errors(func):
@@ -39,12 +59,6 @@ def user_errors(func):
     return wrapper
 
 
-def resolve(spec: str):
-    from ganbase.runtime.device import resolve_device
-
-    return resolve_device(spec)
-
-
 def echo_to_stderr(quiet: bool):
     """A function printing a line to stderr, or doing nothing with ``--quiet``."""
     return (lambda message: None) if quiet else (lambda message: click.echo(message, err=True))
@@ -56,6 +70,17 @@ def print_notes(notes: list[str], quiet: bool) -> None:
         echo(f"note: {note}")
 
 
+def print_outcome(outcome: Outcome, quiet: bool) -> None:
+    """One item's detail line (unless ``--quiet``), or a folder's summary table on stderr (on
+    torchrun's main process only), ending in an error when every item failed."""
+    if not outcome.is_folder:
+        echo_to_stderr(quiet)(outcome.detail)
+        return
+    if outcome.is_main:
+        click.echo(summary_table(outcome.results), err=True)
+        outcome.check()
+
+
 # --batch-size of singan sample and singan eval (None: singan_kit.sample.default_batch_size)
 BATCH_SIZE_OPTION = click.option(
     "--batch-size", type=POSITIVE_INT, default=None,
@@ -63,7 +88,7 @@ BATCH_SIZE_OPTION = click.option(
          "1-2 at 250 px].")
 
 TRAINING_OPTIONS = [
-    click.option("--preset", type=click.Choice(list(PRESETS)), default="paper", show_default=True,
+    click.option("--preset", type=PresetChoice(), default="paper", show_default=True,
                  help="paper: the paper's defaults; fast: about 8x less CPU time; quick: a first look in "
                       "minutes on a CPU; tiny: seconds, for tests; consingan: ConSinGAN (Hinz et al. "
                       "2021), see docs/consingan.md."),
@@ -85,10 +110,10 @@ TRAINING_OPTIONS = [
     click.option("--d-steps", type=POSITIVE_INT, default=None, help="Critic steps per iteration [3]."),
     click.option("--g-steps", type=POSITIVE_INT, default=None, help="Generator steps per iteration [3]."),
     click.option("--noise-amp", type=NON_NEGATIVE_FLOAT, default=None, help="Noise amplitude factor [0.1]."),
-    click.option("--seed", type=NON_NEGATIVE_INT, default=None, help="Random seed [0]."),
-    click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
-    click.option("--threads", type=POSITIVE_INT, default=None, help="CPU threads (default: chosen per scale)."),
-    click.option("--quiet", "-q", is_flag=True, help="No progress bars or summaries."),
+    seed_option("Random seed [0].", default=None),
+    device_option(),
+    threads_option("CPU threads (default: chosen per scale)."),
+    quiet_option("No progress bars or summaries."),
 ]
 
 

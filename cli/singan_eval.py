@@ -1,7 +1,8 @@
 """``singan eval``: quality metrics of trained SinGAN runs (Shaham et al. 2019) — patch SWD,
 diversity, patch nearest-neighbour coherence / completeness, memorization, optionally SIFID.
 
-Parses options and calls :mod:`singan_kit.evaluate`; definitions in :mod:`ganbase.metrics.image_metrics`.
+Parses options, calls :func:`singan_kit.api.evaluate` and prints (or writes as CSV) the results;
+definitions in :mod:`ganbase.metrics.image_metrics`.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from pathlib import Path
 
 import click
 
-from cli.common import POSITIVE_INT
-from cli.singan_common import BATCH_SIZE_OPTION, resolve, user_errors
+from cli.common import POSITIVE_INT, device_option, library_default, quiet_option, seed_option, threads_option
+from cli.singan_common import BATCH_SIZE_OPTION, user_errors
 from ganbase.errors import UserError
-from ganbase.runtime.threads import restored_threads
+from singan_kit import api
 
 #: (key, column title, format, meaning) of the printed metrics
 COLUMNS = (
@@ -92,23 +93,23 @@ def write_csv(path: Path, results: list[dict]) -> None:
 
 @click.command("eval")
 @click.argument("run")
-@click.option("--num", "-n", type=click.IntRange(min=2), default=50, show_default=True,
+@click.option("--num", "-n", type=click.IntRange(min=2), default=library_default(api.evaluate, "num"), show_default=True,
               help="Samples to draw and evaluate.")
-@click.option("--start-scale", type=int, default=0, show_default=True,
+@click.option("--start-scale", type=int, default=library_default(api.evaluate, "start_scale"), show_default=True,
               help="Keep the real image's structure below this scale (0: fully random).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the samples and the metrics.")
-@click.option("--draws", type=POSITIVE_INT, default=1, show_default=True,
+@seed_option("Seed of the samples and the metrics.", type=click.INT)
+@click.option("--draws", type=POSITIVE_INT, default=library_default(api.evaluate, "draws"), show_default=True,
               help="Evaluate this many draws of NUM samples (seeds SEED, SEED+1, ...) and report the means; "
                    "SWD ± then comes from the spread over draws.")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@device_option()
 @BATCH_SIZE_OPTION
 @click.option("--inception-weights", default=None, metavar="PATH",
               help="Also compute SIFID, from a local Inception-v3 state dict (pytorch-fid's "
                    "pt_inception-2015-12-05-6726825d.pth or torchvision's inception_v3_google-*.pth).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.option("--csv", "csv_path", default=None, metavar="FILE", help="Also write the results as CSV.")
-@click.option("--threads", type=POSITIVE_INT, default=None, help="CPU threads for torch.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@threads_option()
+@quiet_option()
 @user_errors
 def eval_command(run, num, start_scale, seed, draws, device, batch_size, inception_weights, as_json, csv_path,
                  threads, quiet):
@@ -116,31 +117,13 @@ def eval_command(run, num, start_scale, seed, draws, device, batch_size, incepti
     nearest-neighbour coherence / completeness and memorization of NUM samples against the
     training image (definitions: docs/eval.md). One draw's SWD is noisy: compare runs with
     --draws 8 or more."""
-    from tqdm.auto import tqdm
-
-    from singan_kit.batch.folders import is_run_folder
-    from singan_kit.evaluate import evaluate_run, evaluate_runs
-
-    # --threads holds for this command only (the caller's count comes back when it ends)
-    click.get_current_context().with_resource(restored_threads(threads))
     if csv_path is not None and Path(csv_path).is_dir():
         raise UserError(f"--csv must be a file, not the folder {csv_path}")
-    torch_device = resolve(device)
-    options = dict(num=num, start_scale=start_scale, seed=seed, draws=draws, device=torch_device,
-                   inception_weights=inception_weights, batch_size=batch_size)
-    if is_run_folder(run) or not Path(run).is_dir():
-        from singan_kit.run_folder import read_meta
-
-        read_meta(run)  # a bad run folder fails before the progress bar is drawn
-        with tqdm(total=num * draws, desc=f"sampling {Path(run).name}", unit="img", disable=quiet, leave=False) as bar:
-            result = {"run": str(run), **evaluate_run(run, on_batch=bar.update, **options)}
-        results = [result]
-        click.echo(json.dumps(result, indent=2) if as_json else format_run(str(run), result))
+    folder, results = api.evaluate(run, num, start_scale, seed, draws, device, batch_size, inception_weights,
+                                   threads, progress=not quiet)
+    if not folder:
+        click.echo(json.dumps(results[0], indent=2) if as_json else format_run(str(run), results[0]))
     else:
-        from singan_kit.batch.folders import find_runs
-
-        with tqdm(total=len(find_runs(run)), desc="evaluating", unit="run", disable=quiet, leave=False) as bar:
-            results = evaluate_runs(run, on_run=lambda name, result: bar.update(), **options)
         click.echo(json.dumps(results, indent=2) if as_json else format_table(*table_rows(results)))
         if all("error" in r for r in results):
             raise UserError("every run failed")

@@ -1,4 +1,5 @@
-"""The Python API of singan_kit: one object for SinGAN (Shaham et al. 2019) and its applications.
+"""The Python API of singan_kit: one object for SinGAN (Shaham et al. 2019) and its applications,
+and the functions every front end (the ``singan`` CLI, a UI) calls for runs, images and folders.
 
     from singan_kit import SinGAN
     model = SinGAN.train("photo.png", preset="fast")   # or SinGAN.load("runs/photo")
@@ -6,12 +7,18 @@
     samples = model.sample(4)                           # uint8 [4, H, W, 3]
     result = model.harmonize("naive.png", "mask.png", inject_scale=-2)
 
-A :class:`SinGAN` is a run folder plus its loaded :class:`~singan_kit.architectures.singan.model.GeneratorPyramid` (or,
-for ``preset="consingan"``, a :class:`~singan_kit.architectures.consingan.model.ConSinGANModel`: Hinz et al. 2021,
-which samples but has none of the applications).
-Images go in as paths, ``uint8``/float ``[H, W, 3]`` arrays or ``[1, 3, H, W]`` tensors in
-[-1, 1]; results come out as ``uint8`` arrays (``[H, W, 3]``, or ``[N, H, W, 3]`` for several).
-Training and fine-tuning import the training code on demand; loading and inference never do.
+A :class:`SinGAN` is a run folder plus its loaded model: a
+:class:`~singan_kit.architectures.singan.model.GeneratorPyramid`, or the model of another registered
+architecture (e.g. ``preset="consingan"``: Hinz et al. 2021), which samples but has none of the
+applications. Images go in as paths, ``uint8``/float ``[H, W, 3]`` arrays or ``[1, 3, H, W]``
+tensors in [-1, 1]; results come out as ``uint8`` arrays (``[H, W, 3]``, or ``[N, H, W, 3]`` for several).
+
+The module-level functions (:func:`train_run`, :func:`train_folder`, :func:`sample_runs`,
+:func:`harmonize_runs`, :func:`edit_runs`, :func:`paint_runs`, :func:`animate_runs`,
+:func:`super_resolve_images`, :func:`evaluate`, :func:`report`) take a run or image, or a folder of
+them (:func:`singan_kit.batch.dispatch.for_each_item`), write their results and return what
+happened; front ends only print it. Training, fine-tuning and the training constants
+(``CHECKPOINT_SECONDS``) import the training code on demand; loading and inference never do.
 """
 
 from __future__ import annotations
@@ -19,22 +26,45 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
+import torch
 
 from ganbase.errors import UserError
 from ganbase.io.checkpoint import atomic_write_bytes, is_temp_file
-from ganbase.io.images import save_image, to_uint8
+from ganbase.io.images import check_output_path, save_image, to_uint8
 from ganbase.runtime.device import resolve_device
+from ganbase.runtime.distributed import launched
+from ganbase.runtime.threads import restored_threads
 from singan_kit import run_folder as rf
 from singan_kit.apps.animate import animate as animate_frames
+from singan_kit.apps.animate import check_animation_path, write_animation
 from singan_kit.apps.masks import EDITING_BLEND, HARMONIZATION_BLEND, BlendSettings
 from singan_kit.apps.reference import edit as edit_image
 from singan_kit.apps.reference import harmonize as harmonize_image
 from singan_kit.apps.reference import paint as paint_image
-from singan_kit.apps.super_resolution import super_resolve
+from singan_kit.apps.super_resolution import check_factor, super_resolve
+from singan_kit.architectures import make_config, preset_names
 from singan_kit.architectures.singan.model import GeneratorPyramid
-from singan_kit.sample import generate
+from singan_kit.batch.dispatch import Item, Outcome, for_each_item, is_folder_of
+from singan_kit.batch.folders import ItemResult, check_folder_target, match_input, summary_table
+from singan_kit.batch.sharding import folder_world
+from singan_kit.sample import generate, parse_scale, write_samples
+
+#: the file types the applications write images as
+IMAGE_OUTPUTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+Notes = Callable[[list[str]], None]
+
+
+def __getattr__(name: str):
+    """Training constants, read from the training code only when asked for (PEP 562)."""
+    if name == "CHECKPOINT_SECONDS":  # how often training saves the scale in progress
+        from singan_kit.architectures.lifecycle import CHECKPOINT_SECONDS
+
+        return CHECKPOINT_SECONDS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _input_file(image, folder: Path) -> Path:
@@ -63,9 +93,6 @@ class SinGAN:
               progress: bool = False, overwrite: bool = False, **settings) -> "SinGAN":
         """Train on ``image`` into run folder ``out`` (a temporary folder if None; keep it with
         :meth:`save`). ``settings`` override the preset (``iters=``, ``max_size=``, ``seed=`` ...)."""
-        from singan_kit.architectures.singan.config import make_config
-        from singan_kit.architectures.singan.train import train as train_run
-
         config = make_config(preset, **settings)
         run_dir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="singan-"))
         torch_device = resolve_device(device)
@@ -127,25 +154,26 @@ class SinGAN:
         return to_uint8(generate(self.model, num, scale_w, scale_h, start_scale, seed))
 
     def harmonize(self, naive, mask, inject_scale: int, seed: int = 0, fine_tune: int = 0,
-                  blend: BlendSettings = HARMONIZATION_BLEND) -> np.ndarray:
+                  blend: BlendSettings = HARMONIZATION_BLEND, progress: bool = False) -> np.ndarray:
         """Harmonize the object pasted into ``naive`` (white in ``mask``) with the training image.
         ``fine_tune`` > 0 first fine-tunes the finest scale for that many iterations."""
         self._singan_only("harmonization")
         generators = None
         if fine_tune:
-            generators = self._harmonization_finetune(naive, inject_scale, fine_tune, seed)
+            generators = self._harmonization_finetune(naive, inject_scale, fine_tune, seed, progress)
         result = harmonize_image(self.model, naive, mask, inject_scale, seed, blend, generators)
         self.notes = result.notes
         return to_uint8(result.image)[0]
 
-    def _harmonization_finetune(self, naive, inject_scale: int, iters: int, seed: int) -> GeneratorPyramid:
+    def _harmonization_finetune(self, naive, inject_scale: int, iters: int, seed: int,
+                                progress: bool = False) -> GeneratorPyramid:
         from singan_kit.apps.inputs import fit_to_size, read_reference
         from singan_kit.apps.tuning.finetune import harmonization_finetune
 
         image, _ = read_reference(naive, "naive image")
         fitted = fit_to_size(image, self.size, "naive image", [])
         critic = rf.load_critic(self.run_dir, self.model.device)
-        return harmonization_finetune(self.model, fitted, inject_scale, iters, critic, seed)
+        return harmonization_finetune(self.model, fitted, inject_scale, iters, critic, seed, progress=progress)
 
     def edit(self, edited, mask, inject_scale: int, seed: int = 0,
              blend: BlendSettings = EDITING_BLEND) -> np.ndarray:
@@ -156,7 +184,7 @@ class SinGAN:
         return to_uint8(result.image)[0]
 
     def paint(self, painting, inject_scale: int, seed: int = 0, quantize: int | None = None,
-              quantize_iters: int | None = None) -> np.ndarray:
+              quantize_iters: int | None = None, progress: bool = False) -> np.ndarray:
         """Turn a clip-art painting into an image; ``quantize=K`` retrains the injection scale on
         the training image quantized to K colours first (the official code uses 5)."""
         self._singan_only("paint-to-image")
@@ -164,16 +192,18 @@ class SinGAN:
         if quantize:
             from singan_kit.apps.tuning.finetune import quantize_and_finetune
 
-            model, centers = quantize_and_finetune(self.model, inject_scale, quantize, quantize_iters, seed)
+            model, centers = quantize_and_finetune(self.model, inject_scale, quantize, quantize_iters, seed,
+                                                   progress=progress)
         result = paint_image(model, painting, inject_scale, seed, centers)
         self.notes = result.notes
         return to_uint8(result.image)[0]
 
     def animate(self, frames: int = 100, start_scale: int = 2, alpha: float = 0.1, beta: float = 0.9,
-                loop: bool = False, seed: int = 0) -> np.ndarray:
-        """Frames ``uint8 [F, H, W, 3]`` of a smooth random walk around the training image."""
+                loop: bool = False, seed: int = 0, on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+        """Frames ``uint8 [F, H, W, 3]`` of a smooth random walk around the training image;
+        ``on_batch(count)`` reports progress."""
         self._singan_only("animation")
-        return to_uint8(animate_frames(self.model, frames, start_scale, alpha, beta, seed, loop))
+        return to_uint8(animate_frames(self.model, frames, start_scale, alpha, beta, seed, loop, on_batch=on_batch))
 
     def super_resolve(self, factor: float = 4.0, seed: int = 0) -> np.ndarray:
         """The training image upscaled ``factor`` x (meant for models from :meth:`train_sr`)."""
@@ -185,4 +215,291 @@ class SinGAN:
         return f"SinGAN({self.run_dir}, {self.num_scales} scales, {width}x{height} px)"
 
 
-__all__ = ["SinGAN"]
+# ---------------------------------------------------------------------- training
+def train_run(image: str | Path | None, run_dir: str | Path, config=None, **options):
+    """Train the run folder ``run_dir`` on ``image`` with ``config`` (see :func:`make_config`), or
+    continue it with ``resume=True`` (no image or config); returns the trained model. ``options``:
+    ``device``, ``progress``, ``threads``, ``overwrite``, ``on_scale_end``, ``on_notes``,
+    ``checkpoint_seconds`` (default ``CHECKPOINT_SECONDS``)."""
+    from singan_kit.architectures.lifecycle import train
+
+    return train(image, run_dir, config, **options)
+
+
+def train_folder(folder: str | Path, out_root: str | Path, config, device: str = "auto",
+                 threads: int | None = None, progress: bool = True,
+                 on_line: Callable[[str], None] | None = None, **options) -> Outcome:
+    """Train ``<out_root>/<name>`` on every image of ``folder``: finished runs skipped, unfinished
+    ones resumed, under torchrun this process's share (every process gets the results of all).
+    ``on_line`` gets the progress lines (prefixed with the rank under torchrun); ``options`` as
+    :func:`train_run` (``checkpoint_seconds``)."""
+    from singan_kit.batch.train_folder import train_images
+
+    say_line = on_line or (lambda line: None)
+    with folder_world(device, threads) as (world, process_device):
+        def say(line: str) -> None:
+            say_line(world.prefix() + line)
+
+        def notes(lines: list[str]) -> None:
+            for line in lines:
+                say(f"note: {line}")
+
+        results = train_images(folder, Path(out_root), config, world=world, device=process_device,
+                               progress=progress and world.is_main, on_scale_end=lambda s: say(s.line()),
+                               threads=threads, on_notes=notes,
+                               on_start=lambda path, run: say(f"training {path.name} -> {run}"), **options)
+    return Outcome("image", True, results=results, is_main=world.is_main)
+
+
+# ---------------------------------------------------------------------- sampling
+def sample_runs(run: str | Path, out: str | Path | None = None, num: int = 50, scale: str = "1",
+                start_scale: int = 0, seed: int = 0, batch_size: int | None = None, grid: bool = False,
+                device: str = "auto", threads: int | None = None, progress: bool = True) -> Outcome:
+    """Write ``num`` samples of the run ``run`` to ``out`` (default ``<run>/samples``), or of every
+    run in the folder ``run`` to ``<out>/<run name>`` (default ``<run>/<run name>/samples``); a
+    folder is split between torchrun processes. ``scale``: one factor or ``WxH``."""
+    from tqdm.auto import tqdm
+
+    scale_w, scale_h = parse_scale(scale)
+    if num < 1:
+        raise UserError(f"--num must be >= 1, got {num}")
+    torch_device = resolve_device(device)
+
+    def sample_run(item: Item, torch_device: torch.device, show: bool) -> str:
+        if out:
+            out_dir = Path(out) / item.name if item.in_folder else Path(out)
+        else:
+            out_dir = item.path / "samples"
+        if out_dir.exists() and not out_dir.is_dir():
+            raise UserError(f"--out {out_dir} is a file; samples are written to a folder")
+        model = rf.load_model(item.path, torch_device, architectures=rf.ALL_ARCHITECTURES)
+        if start_scale >= model.num_trained:  # checked before the progress bar starts
+            raise UserError(f"start scale must be between 0 and {model.num_trained - 1}, got {start_scale}")
+        with tqdm(total=num, desc=f"sampling {item.path.name}", unit="img", disable=not show, leave=False) as bar:
+            samples = generate(model, num, scale_w, scale_h, start_scale, seed, batch_size, on_batch=bar.update)
+        write_samples(samples, out_dir, grid=grid)
+        height, width = samples.shape[-2:]
+        return f"wrote {num} samples of {width}x{height} px to {out_dir}" + (" (+ grid.png)" if grid else "")
+
+    if not is_folder_of(run, "run"):
+        if launched():
+            raise UserError("under torchrun, singan sample takes a folder of runs; sample one run without it")
+        with restored_threads(threads):
+            return for_each_item(run, "run", lambda item: sample_run(item, torch_device, progress))
+    with folder_world(device, threads) as (world, process_device):
+        return for_each_item(run, "run", lambda item: sample_run(item, process_device, progress and world.is_main),
+                             world=world)
+
+
+# ---------------------------------------------------------------------- applications
+def _check_image_out(path: Path) -> Path:
+    if path.suffix.lower() not in IMAGE_OUTPUTS:
+        raise UserError(f"cannot write an image as {path.name!r}: use one of {', '.join(IMAGE_OUTPUTS)}")
+    if path.is_dir():
+        raise UserError(f"--out {path} is a folder; give a file name such as {path / 'out.png'}")
+    return path
+
+
+def _for_runs(run: str | Path, out: str | Path | None, default_name: str,
+              work: Callable[[Item, Path], str]) -> Outcome:
+    """``work(item, out_path)`` for the run ``run`` (output ``out``, default ``<run>/<default_name>``)
+    or for every run of the folder ``run`` (outputs ``<out>/<run name><suffix>``, default
+    ``<run>/<run name>/<default_name>``)."""
+    suffix = Path(default_name).suffix
+    target: Path | None = None
+
+    def check_target(items: dict[str, Item]) -> None:
+        nonlocal target
+        target = check_folder_target(out, "--out") if out else None
+
+    def one(item: Item) -> str:
+        if not item.in_folder:
+            out_path = Path(out) if out else item.path / default_name
+            if suffix == ".png":
+                _check_image_out(out_path)
+        else:
+            out_path = target / f"{item.name}{suffix}" if target else item.path / default_name
+        return work(item, out_path)
+
+    return for_each_item(run, "run", one, on_folder=check_target)
+
+
+def _input_for(source: str | Path, item: Item, what: str, mask: bool = False) -> Path:
+    """The input file of ``item``: ``source`` itself, or its match in the folder ``source``."""
+    if not item.in_folder:
+        return Path(source)
+    if not Path(source).is_dir():
+        raise UserError(f"with a folder of runs, {what} must be a folder of files named after the runs")
+    return match_input(source, item.name, what, mask)
+
+
+def _load_for_apps(run_dir: Path, device: torch.device) -> SinGAN:
+    """A run for the applications: runs of other architectures are refused with a one-line error."""
+    return SinGAN(rf.load_model(run_dir, device), run_dir)
+
+
+def _save(image: np.ndarray, path: Path, notes: list[str], on_notes: Notes | None) -> str:
+    """Report the notes, write ``uint8 [H, W, 3]`` to ``path`` and say so."""
+    if on_notes is not None:
+        on_notes(notes)
+    save_image(path, image)
+    height, width = image.shape[:2]
+    return f"wrote {width}x{height} px to {path}"
+
+
+def _blend_settings(defaults: BlendSettings, dilate: int | None, blur: float | None) -> BlendSettings:
+    return BlendSettings(defaults.dilation_radius if dilate is None else dilate,
+                         defaults.blur_sigma if blur is None else blur).validate()
+
+
+def harmonize_runs(run: str | Path, naive: str | Path, mask: str | Path, inject_scale: int,
+                   out: str | Path | None = None, seed: int = 0, dilate: int | None = None,
+                   blur: float | None = None, fine_tune: int = 0, device: str = "auto", progress: bool = True,
+                   on_notes: Notes | None = None) -> Outcome:
+    """:meth:`SinGAN.harmonize` for the run ``run`` (output default ``<run>/harmonized.png``), or for
+    every run of the folder ``run`` with ``naive`` and ``mask`` folders of files named after the runs."""
+    settings = _blend_settings(HARMONIZATION_BLEND, dilate, blur)
+    if fine_tune < 0:
+        raise UserError(f"--fine-tune must be >= 0, got {fine_tune}")
+    torch_device = resolve_device(device)
+
+    def work(item: Item, out_path: Path) -> str:
+        image_path = _input_for(naive, item, "--naive")
+        mask_path = _input_for(mask, item, "--mask", mask=True)
+        check_output_path(out_path, image_path, mask_path)
+        model = _load_for_apps(item.path, torch_device)
+        image = model.harmonize(image_path, mask_path, inject_scale, seed, fine_tune, settings, progress=progress)
+        return _save(image, out_path, model.notes, on_notes)
+
+    return _for_runs(run, out, "harmonized.png", work)
+
+
+def edit_runs(run: str | Path, edited: str | Path, mask: str | Path, inject_scale: int,
+              out: str | Path | None = None, seed: int = 0, dilate: int | None = None, blur: float | None = None,
+              device: str = "auto", on_notes: Notes | None = None) -> Outcome:
+    """:meth:`SinGAN.edit` for the run ``run`` (output default ``<run>/edited.png``), or for every
+    run of the folder ``run`` with ``edited`` and ``mask`` folders of files named after the runs."""
+    settings = _blend_settings(EDITING_BLEND, dilate, blur)
+    torch_device = resolve_device(device)
+
+    def work(item: Item, out_path: Path) -> str:
+        image_path = _input_for(edited, item, "--edited")
+        mask_path = _input_for(mask, item, "--mask", mask=True)
+        check_output_path(out_path, image_path, mask_path)
+        model = _load_for_apps(item.path, torch_device)
+        image = model.edit(image_path, mask_path, inject_scale, seed, settings)
+        return _save(image, out_path, model.notes, on_notes)
+
+    return _for_runs(run, out, "edited.png", work)
+
+
+def paint_runs(run: str | Path, painting: str | Path, inject_scale: int, quantize: int | None = None,
+               quantize_iters: int | None = None, out: str | Path | None = None, seed: int = 0,
+               device: str = "auto", progress: bool = True, on_notes: Notes | None = None) -> Outcome:
+    """:meth:`SinGAN.paint` for the run ``run`` (output default ``<run>/painted.png``), or for every
+    run of the folder ``run`` with ``painting`` a folder of files named after the runs."""
+    torch_device = resolve_device(device)
+
+    def work(item: Item, out_path: Path) -> str:
+        source = _input_for(painting, item, "--paint")
+        check_output_path(out_path, source)
+        model = _load_for_apps(item.path, torch_device)
+        image = model.paint(source, inject_scale, seed, quantize, quantize_iters, progress=progress)
+        return _save(image, out_path, model.notes, on_notes)
+
+    return _for_runs(run, out, "painted.png", work)
+
+
+def animate_runs(run: str | Path, frames: int = 100, start_scale: int = 2, alpha: float = 0.1,
+                 beta: float = 0.9, fps: float = 10, loop: bool = False, out: str | Path | None = None,
+                 seed: int = 0, device: str = "auto", progress: bool = True) -> Outcome:
+    """:meth:`SinGAN.animate` written as GIF or MP4 for the run ``run`` (default
+    ``<run>/animation.gif``), or for every run of the folder ``run`` (``<out>/<run name>.gif``)."""
+    from tqdm.auto import tqdm
+
+    if fps <= 0:
+        raise UserError(f"--fps must be > 0, got {fps}")
+    torch_device = resolve_device(device)
+
+    def work(item: Item, out_path: Path) -> str:
+        check_animation_path(out_path)
+        model = _load_for_apps(item.path, torch_device)
+        if start_scale >= model.num_scales:  # checked before the progress bar starts
+            raise UserError(f"start scale must be between 0 and {model.num_scales - 1}, got {start_scale}")
+        with tqdm(total=frames, desc=f"animating {item.name}", unit="frame", disable=not progress,
+                  leave=False) as bar:
+            clip = model.animate(frames, start_scale, alpha, beta, loop, seed, on_batch=bar.update)
+        write_animation(clip, out_path, fps)
+        return f"wrote {frames} frames to {out_path}"
+
+    if out is not None and Path(out).suffix:
+        check_animation_path(out)
+    return _for_runs(run, out, "animation.gif", work)
+
+
+def super_resolve_images(image: str | Path, out: str | Path, factor: float = 4.0, run_dir: str | Path | None = None,
+                         preset: str = "paper", overrides: dict | None = None, seed: int | None = 0,
+                         device: str = "auto", threads: int | None = None, progress: bool = True,
+                         on_scale_end: Callable | None = None, on_notes: Notes | None = None) -> Outcome:
+    """Train (or reuse, or resume) an SR model of ``image`` in ``run_dir`` (default: a temporary
+    folder) and write it upscaled ``factor`` x to ``out``; for a folder of images, ``out`` and
+    ``run_dir`` are folders of ``<name>.png`` and of runs."""
+    from singan_kit.apps.tuning.sr_train import super_resolve_image
+
+    check_factor(factor)
+    options = dict(preset=preset, overrides=overrides, device=resolve_device(device), progress=progress,
+                   threads=threads, on_scale_end=on_scale_end)
+
+    def upscale(path: Path, out_path: Path, run: Path | None) -> str:
+        result, notes = super_resolve_image(path, factor, run, seed or 0, **options)
+        return _save(to_uint8(result)[0], out_path, notes, on_notes)
+
+    if not is_folder_of(image, "image"):
+        out_path = check_output_path(_check_image_out(Path(out)), image)
+        return for_each_item(image, "image", lambda item: upscale(item.path, out_path,
+                                                                  Path(run_dir) if run_dir else None))
+    out_root = check_folder_target(out, "--out")
+    runs_root = check_folder_target(run_dir, "--run") if run_dir else None
+    return for_each_item(image, "image", lambda item: upscale(item.path, out_root / f"{item.name}.png",
+                                                              runs_root / item.name if runs_root else None))
+
+
+# ---------------------------------------------------------------------- evaluation and reports
+def evaluate(run: str | Path, num: int = 50, start_scale: int = 0, seed: int = 0, draws: int = 1,
+             device: str = "auto", batch_size: int | None = None, inception_weights: str | None = None,
+             threads: int | None = None, progress: bool = True) -> tuple[bool, list[dict]]:
+    """Metrics of the run ``run`` or of every run in the folder ``run`` (see
+    :func:`singan_kit.evaluate.evaluate_run`): ``(whether run is a folder, one dict per run)``; each
+    dict holds ``run`` (the path given, or the run's name in a folder), and a run of a folder that
+    failed holds ``error`` instead of metrics."""
+    from tqdm.auto import tqdm
+
+    from singan_kit.batch.folders import find_runs
+    from singan_kit.evaluate import evaluate_run, evaluate_runs
+
+    with restored_threads(threads):
+        options = dict(num=num, start_scale=start_scale, seed=seed, draws=draws, device=resolve_device(device),
+                       inception_weights=inception_weights, batch_size=batch_size)
+        if not is_folder_of(run, "run"):
+            rf.read_meta(run)  # a bad run folder fails before the progress bar is drawn
+            with tqdm(total=num * draws, desc=f"sampling {Path(run).name}", unit="img", disable=not progress,
+                      leave=False) as bar:
+                return False, [{"run": str(run), **evaluate_run(run, on_batch=bar.update, **options)}]
+        with tqdm(total=len(find_runs(run)), desc="evaluating", unit="run", disable=not progress,
+                  leave=False) as bar:
+            return True, evaluate_runs(run, on_run=lambda name, result: bar.update(), **options)
+
+
+def report(run: str | Path, out: str | Path | None = None, num: int = 4, eval_num: int = 50, seed: int = 0,
+           device: str = "auto", with_eval: bool = True, progress: bool = True) -> Path:
+    """Write the HTML report of the run ``run`` (default ``<run>/report.html``); returns its path."""
+    from singan_kit.report import build_report
+
+    return build_report(run, out, num_samples=num, seed=seed, device=resolve_device(device), with_eval=with_eval,
+                        eval_num=eval_num, progress=progress)
+
+
+__all__ = ["SinGAN", "IMAGE_OUTPUTS", "BlendSettings", "HARMONIZATION_BLEND", "EDITING_BLEND", "Item", "ItemResult", "Outcome", "make_config",
+           "preset_names", "summary_table", "is_folder_of", "for_each_item", "train_run", "train_folder",
+           "sample_runs", "harmonize_runs", "edit_runs", "paint_runs", "animate_runs", "super_resolve_images",
+           "evaluate", "report"]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+from torch import nn
 
 from ganbase.errors import UserError
 from ganbase.io.grids import make_grid
@@ -32,15 +33,11 @@ from ganbase.report.html import (
     read_log,
     table,
 )
+from singan_kit import architectures
 from singan_kit import run_folder as rf
-from singan_kit.architectures.consingan.model import ConSinGANModel, noise_shapes
-from singan_kit.architectures.singan.config import filters_at_scale
-from singan_kit.architectures.singan.model import GeneratorPyramid
-from singan_kit.sample import generate, sample_streams, seeded_noise
+from singan_kit.architectures.base import Architecture
+from singan_kit.sample import generate
 
-#: title and paper per architecture (the "architecture" of config.json)
-ARCHITECTURES = {"singan": ("SinGAN", "Shaham et al., ICCV 2019"),
-                 "consingan": ("ConSinGAN", "Hinz et al., WACV 2021")}
 #: (label, width factor, height factor) of the sample sizes shown
 SAMPLE_SIZES = (("1x", 1.0, 1.0), ("1.5x width", 1.5, 1.0), ("2x height", 1.0, 2.0))
 #: loss columns of log.csv (written by singan_kit.architectures.singan.train) and their plot titles
@@ -79,33 +76,27 @@ def scale_log_rows(rows: list[dict[str, float]]) -> dict[int, list[dict[str, flo
 
 
 @torch.no_grad()
-def scale_sample(model: GeneratorPyramid | ConSinGANModel, scale: int, seed: int) -> torch.Tensor:
+def scale_sample(model: nn.Module, scale: int, seed: int) -> torch.Tensor:
     """One random sample at ``scale`` ``[1, 3, h, w]``: the random path from scale 0 to ``scale``.
 
     The same ``seed`` at every scale gives one random path, refined scale by scale; at the finest
     scale it is sample 0 of :func:`singan_kit.sample.generate` with that seed.
     """
-    if isinstance(model, ConSinGANModel):  # one generator: run its first scale + 1 stages
-        stream = sample_streams(seed, 1)[0]
-        noise = [torch.randn((1, *shape), generator=stream).to(model.device)
-                 for shape in noise_shapes(model.config, model.pyramid.sizes[:scale + 1])]
-        return model.generator(noise, model.noise_amps, model.pyramid.sizes).clamp(-1, 1)
-    empty = torch.zeros((1, 3, *model.pyramid.sizes[0]), device=model.device)
-    return model.inject(empty, 0, seeded_noise(seed, 1, model.device), stop=scale + 1).clamp(-1, 1)
+    return _architecture(model).scale_sample(model, scale, seed)
 
 
-def scale_reconstruction(model: GeneratorPyramid | ConSinGANModel, scale: int) -> torch.Tensor:
+@torch.no_grad()
+def scale_reconstruction(model: nn.Module, scale: int) -> torch.Tensor:
     """The reconstruction at ``scale`` ``[1, 3, h, w]`` (fixed noise)."""
-    if isinstance(model, ConSinGANModel):
-        return model.reconstruction(stages=scale + 1).clamp(-1, 1)
-    return model.reconstructions()[scale].clamp(-1, 1)
+    return _architecture(model).scale_reconstruction(model, scale)
 
 
-def generator_filters(model: GeneratorPyramid | ConSinGANModel, scale: int) -> int:
-    config = model.config
-    if isinstance(model, ConSinGANModel):
-        return config.num_filters
-    return filters_at_scale(scale, config.num_filters, config.max_filters, config.filters_double_every)
+def generator_filters(model: nn.Module, scale: int) -> int:
+    return _architecture(model).scale_filters(model.config, scale)
+
+
+def _architecture(model: nn.Module) -> Architecture:
+    return architectures.get(model.config.architecture)
 
 
 def _image_png(tensor: torch.Tensor) -> bytes:
@@ -134,7 +125,7 @@ def _summary_section(page: Page, meta: dict, run_dir: Path, per_scale: dict, num
     page.add("Settings", body, "settings")
 
 
-def _pyramid_sections(page: Page, model: GeneratorPyramid | ConSinGANModel, num_scales: int) -> None:
+def _pyramid_sections(page: Page, model: nn.Module, num_scales: int) -> None:
     reals = model.reals
     finest = to_uint8(reals[-1])[0]
     page.add("Training image", figure(encode_array(finest), f"training image, {finest.shape[1]}x"
@@ -150,7 +141,7 @@ def _pyramid_sections(page: Page, model: GeneratorPyramid | ConSinGANModel, num_
              "pyramid")
 
 
-def _scale_section(page: Page, model: GeneratorPyramid | ConSinGANModel, scale: int,
+def _scale_section(page: Page, model: nn.Module, scale: int,
                    rows: list[dict[str, float]], seed: int) -> None:
     real = model.reals[scale]
     h, w = real.shape[-2:]
@@ -196,7 +187,7 @@ def _loss_overview(page: Page, per_scale: dict[int, list[dict[str, float]]]) -> 
                                             "scale starts", zoom=1), "losses")
 
 
-def _samples_section(page: Page, model: GeneratorPyramid | ConSinGANModel, num: int, seed: int) -> None:
+def _samples_section(page: Page, model: nn.Module, num: int, seed: int) -> None:
     body = ""
     for start in start_scales(model.num_trained):
         figures = []
@@ -244,7 +235,8 @@ def build_report(run_dir: str | Path, out_path: str | Path | None = None, num_sa
     check_out_path(out_path)  # fail before the slow part
     model = rf.load_model(run_dir, device, architectures=rf.ALL_ARCHITECTURES)
     per_scale = scale_log_rows(read_log(run_dir / rf.LOG_FILE))
-    name, paper = ARCHITECTURES[meta["architecture"]]
+    architecture = rf.architecture_of(meta)
+    name, paper = architecture.title, architecture.paper
     page = Page(f"{name} report: {run_dir.resolve().name}",
                 f"{model.num_trained} trained scales · {footer_text()} · {paper}")
     stages: list[tuple[str, Callable[[], None]]] = [

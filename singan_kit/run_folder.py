@@ -1,8 +1,8 @@
 """Run folders: what a SinGAN training writes and how a trained model is loaded back.
 
 A run folder holds
-- ``config.json``: format version, package version, the architecture ("singan" or "consingan",
-  see :data:`MODEL_BUILDERS`), the resolved config, pyramid sizes and factor,
+- ``config.json``: format version, package version, the architecture (a name registered in
+  :mod:`singan_kit.architectures`: "singan", "consingan", ...), the resolved config, pyramid sizes and factor,
   the source image, noise amplitudes and how many scales are finished (the commit point: it is
   written last, atomically, after every finished scale);
 - ``pyramid.safetensors``: the training image at every scale (float32, ``real_<n>``);
@@ -29,13 +29,11 @@ from ganbase.errors import UserError
 from ganbase.io.checkpoint import (
     atomic_write_json,
     atomic_write_text,
-    check_state_dict,
     load_tensors,
     read_json,
 )
-from singan_kit.architectures.consingan.model import ConSinGANModel, model_from_tensors
-from singan_kit.architectures.singan.config import CONFIG_CLASSES, AnyConfig
-from singan_kit.architectures.singan.model import GeneratorPyramid
+from singan_kit.architectures import registry as registered
+from singan_kit.architectures.base import RunConfig
 from singan_kit.pyramid import Pyramid
 
 FORMAT = 1
@@ -46,7 +44,7 @@ DISCRIMINATORS_FILE = "discriminators.safetensors"
 LOG_FILE = "log.csv"
 
 
-def write_meta(run_dir: Path, config: AnyConfig, pyramid: Pyramid, source: str,
+def write_meta(run_dir: Path, config: RunConfig, pyramid: Pyramid, source: str,
                noise_amps: list[float], notes: list[str], device: str) -> None:
     atomic_write_json(run_dir / CONFIG_FILE, {
         "format": FORMAT,
@@ -78,10 +76,10 @@ def read_meta(run_dir: str | Path) -> dict:
             f"{run_dir} was written by a newer version (format {meta.get('format')}, this is "
             f"{FORMAT}): upgrade singan-kit"
         )
-    config_class = CONFIG_CLASSES.get(meta.setdefault("architecture", "singan"))
-    if config_class is None:
+    if meta.setdefault("architecture", "singan") not in registered.names():
         raise UserError(f"{run_dir} holds a {meta['architecture']!r} model, unknown to this version: "
                         "upgrade singan-kit")
+    config_class = registered.get(meta["architecture"]).config_class
     try:
         meta["config"] = config_class.from_dict(meta["config"])
         meta["pyramid"] = Pyramid.from_dict(meta["pyramid"])
@@ -108,14 +106,20 @@ def load_reals(run_dir: Path, pyramid: Pyramid, device: torch.device | str) -> l
     return reals
 
 
+# ``architectures=ALL_ARCHITECTURES``: load_model takes a run of any registered architecture
+ALL_ARCHITECTURES = None
+
+
 def load_model(run_dir: str | Path, device: torch.device | str = "cpu", min_scales: int = 1,
-               architectures: tuple[str, ...] = ("singan",)) -> GeneratorPyramid | ConSinGANModel:
-    """Load the trained scales of a run folder in eval mode: a :class:`GeneratorPyramid` for SinGAN,
-    a :class:`ConSinGANModel` for ConSinGAN. Runs of other ``architectures`` than those given (the
-    caller's code can handle) are refused with a one-line error; ``ALL_ARCHITECTURES`` takes any."""
+               architectures: tuple[str, ...] | None = ("singan",)) -> torch.nn.Module:
+    """Load the trained scales of a run folder in eval mode, as its architecture builds them (a
+    :class:`~singan_kit.architectures.singan.model.GeneratorPyramid` for SinGAN, a
+    :class:`~singan_kit.architectures.consingan.model.ConSinGANModel` for ConSinGAN, ...). Runs of
+    other ``architectures`` than those given (the caller's code can handle) are refused with a
+    one-line error; ``ALL_ARCHITECTURES`` takes any."""
     run_dir = Path(run_dir)
     meta = read_meta(run_dir)
-    if meta["architecture"] not in architectures:
+    if architectures is not None and meta["architecture"] not in architectures:
         raise UserError(f"not supported for {meta['architecture']} runs ({run_dir}); this needs a "
                         f"{' or '.join(architectures)} run")
     done = meta["scales_done"]
@@ -123,34 +127,13 @@ def load_model(run_dir: str | Path, device: torch.device | str = "cpu", min_scal
         raise UserError(f"{run_dir} has no trained scale yet; finish it with: singan train --resume {run_dir}")
     reals = load_reals(run_dir, meta["pyramid"], device)
     weights = load_tensors(run_dir / GENERATORS_FILE, device) if done else {}
-    builder = MODEL_BUILDERS[meta["architecture"]]
-    return builder(meta, reals, weights, str(run_dir / GENERATORS_FILE)).to(device).eval()
+    build_model = architecture_of(meta).build_model
+    return build_model(meta, reals, weights, str(run_dir / GENERATORS_FILE)).to(device).eval()
 
 
-def _singan_from_tensors(meta: dict, reals: list[torch.Tensor], weights: dict[str, torch.Tensor],
-                         source: str) -> GeneratorPyramid:
-    pyramid: Pyramid = meta["pyramid"]
-    if meta["scales_done"] == 0:
-        return GeneratorPyramid(meta["config"], pyramid, reals, [], torch.zeros_like(reals[0]))
-    if "z_opt" not in weights:
-        raise UserError(f"corrupt {source}: no z_opt")
-    model = GeneratorPyramid(meta["config"], pyramid, reals, meta["noise_amps"], weights["z_opt"])
-    for n, generator in enumerate(model.generators):
-        prefix = f"g{n}."
-        state = {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)}
-        check_state_dict(generator.state_dict(), state, source, f"scale {n} of the model in config.json")
-        generator.load_state_dict(state)
-    return model
-
-
-def _consingan_from_tensors(meta: dict, reals: list[torch.Tensor], weights: dict[str, torch.Tensor],
-                            source: str) -> ConSinGANModel:
-    return model_from_tensors(meta["config"], meta["pyramid"], reals, meta["noise_amps"], weights, source)
-
-
-# How a run folder's tensors become a model, per architecture (the "architecture" of config.json).
-MODEL_BUILDERS = {"singan": _singan_from_tensors, "consingan": _consingan_from_tensors}
-ALL_ARCHITECTURES = tuple(MODEL_BUILDERS)
+def architecture_of(meta: dict):
+    """The registered :class:`~singan_kit.architectures.base.Architecture` of a run's ``meta``."""
+    return registered.get(meta["architecture"])
 
 
 def critic_tensors(critics: dict[int, dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:

@@ -9,8 +9,9 @@ code only supports new shapes from scale 0).
 
 Each sample has its own random stream derived from ``(seed, index)``: sample i is the same whatever
 the batch size or number of samples. Samples are generated in batches: 16 on GPUs, small ones on
-the CPU (see :func:`default_batch_size`). ConSinGAN runs (Hinz et al. 2021) sample through
-:func:`singan_kit.architectures.consingan.model.sample_batch` (see :data:`BATCH_SAMPLERS`).
+the CPU (see :func:`default_batch_size`). Each architecture draws a batch its own way (its
+registered ``sample_batch``: SinGAN's above, ConSinGAN's in
+:func:`singan_kit.architectures.consingan.model.sample_batch`, Hinz et al. 2021).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import re
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -27,16 +27,8 @@ from ganbase.errors import UserError
 from ganbase.io.checkpoint import atomic_write_bytes
 from ganbase.io.grids import make_grid
 from ganbase.io.images import encode_image, to_uint8
-from singan_kit.architectures.consingan.model import ConSinGANModel
-from singan_kit.architectures.consingan.model import sample_batch as consingan_batch
-from singan_kit.architectures.singan.model import (
-    GeneratorPyramid,
-    NoiseFn,
-    cpu_batch_size,
-    scale_noise,
-    to_device,
-)
-from singan_kit.imresize import imresize
+from singan_kit import architectures
+from singan_kit.architectures.base import cpu_batch_size, sample_streams
 
 _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
 
@@ -58,56 +50,19 @@ def parse_scale(text: str) -> tuple[float, float]:
     return width, height
 
 
-def sample_seed(seed: int, index: int) -> int:
-    return int(np.random.SeedSequence([seed, index, 0x5A]).generate_state(1)[0])
-
-
-def _batched_noise(generators: list[torch.Generator], device: torch.device) -> NoiseFn:
-    def noise_fn(scale: int, batch: int, size: tuple[int, int]) -> Tensor:
-        noise = torch.cat([scale_noise(scale, 1, size, g) for g in generators])  # drawn on the CPU
-        return to_device(noise, device)  # one transfer for the batch
-    return noise_fn
-
-
-def sample_streams(seed: int, count: int, first_index: int = 0) -> list[torch.Generator]:
-    """One random stream per output: output i draws from ``(seed, first_index + i)``."""
-    return [torch.Generator().manual_seed(sample_seed(seed, first_index + i)) for i in range(count)]
-
-
-def seeded_noise(seed: int, count: int, device: torch.device, first_index: int = 0) -> NoiseFn:
-    """Noise for ``count`` outputs, output i drawn from its own stream ``(seed, first_index + i)``."""
-    return _batched_noise(sample_streams(seed, count, first_index), device)
-
-
-def _singan_batch(model: GeneratorPyramid, streams: list[torch.Generator], sizes: list[tuple[int, int]],
-                  start_scale: int) -> Tensor:
-    """One SinGAN sample per stream ``[len(streams), 3, h, w]`` (see the module doc)."""
-    if start_scale == 0:
-        base = torch.zeros((1, 3, *sizes[0]), device=model.device)
-    else:
-        base = model.reconstruction_input(start_scale)
-        if tuple(base.shape[-2:]) != tuple(sizes[start_scale]):
-            base = imresize(base, size=tuple(sizes[start_scale]))
-    prev = base.expand(len(streams), -1, -1, -1)
-    return model.inject(prev, start_scale, _batched_noise(streams, model.device), sizes)
-
-
-def default_batch_size(model: GeneratorPyramid | ConSinGANModel, sizes: list[tuple[int, int]]) -> int:
+def default_batch_size(model: nn.Module, sizes: list[tuple[int, int]]) -> int:
     """Samples per batch when none is given: ``GPU_BATCH_SIZE`` on GPUs; on the CPU small batches
-    (:func:`singan_kit.architectures.singan.model.cpu_batch_size` for the widest generator at the finest of ``sizes``:
-    1 for the paper preset at 250 px, 2 at 32 filters)."""
+    (:func:`singan_kit.architectures.base.cpu_batch_size` for the widest convolution at the finest of
+    ``sizes``: 1 for the paper preset at 250 px, 2 at 32 filters; models without convolutions count
+    as 3 channels wide)."""
     if model.device.type != "cpu":
         return GPU_BATCH_SIZE
-    filters = max(m.out_channels for m in model.modules() if isinstance(m, nn.Conv2d))
+    filters = max((m.out_channels for m in model.modules() if isinstance(m, nn.Conv2d)), default=3)
     return cpu_batch_size(filters, sizes[-1], GPU_BATCH_SIZE)
 
 
-# How a batch of samples is drawn, per architecture (a model's ``config.architecture``).
-BATCH_SAMPLERS = {"singan": _singan_batch, "consingan": consingan_batch}
-
-
 @torch.no_grad()
-def generate(model: GeneratorPyramid | ConSinGANModel, num: int, scale_w: float = 1.0, scale_h: float = 1.0,
+def generate(model: nn.Module, num: int, scale_w: float = 1.0, scale_h: float = 1.0,
              start_scale: int = 0, seed: int = 0, batch_size: int | None = None, first_index: int = 0,
              on_batch: Callable[[int], None] | None = None) -> Tensor:
     """``num`` samples ``[num, 3, H', W']`` clamped to [-1, 1] (on the model's device), in batches
@@ -122,7 +77,7 @@ def generate(model: GeneratorPyramid | ConSinGANModel, num: int, scale_w: float 
     if min(sizes[0]) < 1 or min(min(s) for s in sizes) < 1:
         raise UserError("requested size is too small")
     batch_size = batch_size or default_batch_size(model, sizes)
-    sampler = BATCH_SAMPLERS[model.config.architecture]
+    sampler = architectures.get(model.config.architecture).sample_batch
     outputs = []
     for first in range(0, num, batch_size):
         count = min(batch_size, num - first)

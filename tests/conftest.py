@@ -1,4 +1,16 @@
-"""Shared fixtures: small synthetic images written to a temporary folder (no ../shared needed)."""
+"""Shared fixtures: small synthetic images written to a temporary folder (no ../shared needed).
+
+Where a test goes:
+
+- ``tests/unit/``: fast and in-process. No subprocess (no ``subprocess``, ``python -m``, ``torchrun``),
+  no CLI (no ``click.testing.CliRunner``, no ``cli`` import); call the library directly. Seconds each.
+- ``tests/integration/``: everything that runs the CLI, a subprocess, a crash or kill, several processes
+  (``torch.distributed``), or trains end to end.
+
+``@pytest.mark.slow`` marks the longest tests (about 8 s and more on 2 CPU cores). CI runs them all;
+``python -m pytest -q -m "not slow"`` leaves them out while developing. Helpers shared by several test
+modules live in :mod:`tests.helpers` (e.g. ``assert_imports_no_training``).
+"""
 
 from __future__ import annotations
 

@@ -4,10 +4,6 @@ Every write goes to a temporary file in the target folder, is flushed to disk an
 place, so a crash (even SIGKILL or power loss) leaves either the old file or the new one, never a
 torn file. Loading never executes code: weights are safetensors (a JSON header and raw bytes),
 and a pickle or ``torch.save`` file where weights are expected is refused, not unpickled.
-
-Test hook: the environment variable ``GANBASE_TEST_WRITE_DELAY=SECONDS[:NAME]`` makes every atomic
-write (of files called NAME, if given) pause between writing its temporary file and renaming it,
-so crash tests can kill a process in the middle of a checkpoint write. Unset in normal use.
 """
 
 from __future__ import annotations
@@ -17,7 +13,6 @@ import fnmatch
 import json
 import os
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -45,7 +40,6 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~_UMASK)
-        _test_write_delay(path.name)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -66,15 +60,6 @@ def remove_temp_files(folder: str | os.PathLike) -> int:
     for path in stale:
         path.unlink(missing_ok=True)
     return len(stale)
-
-
-def _test_write_delay(name: str) -> None:
-    """The crash tests' hook (see the module docstring)."""
-    setting = os.environ.get("GANBASE_TEST_WRITE_DELAY")
-    if setting:
-        seconds, _, only = setting.partition(":")
-        if not only or only == name:
-            time.sleep(float(seconds))
 
 
 def _fsync_folder(folder: Path) -> None:

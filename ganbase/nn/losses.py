@@ -111,6 +111,22 @@ class WGANGPLoss(WGANLoss):
             norms = grads.flatten(1).norm(2, dim=1)  # [N]
         return self.weight * ((norms - 1.0) ** 2).mean()
 
+    def critic_step(self, critic: Critic, optimizer: torch.optim.Optimizer, real: Tensor, fake: Tensor,
+                    mix: Tensor | None = None, set_to_none: bool = True) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """One critic update on mean scores: ``D(fake) - D(real) + penalty``, backward, step.
+
+        The one WGAN-GP critic step of SinGAN's and ConSinGAN's training (``fake`` may carry a
+        graph: the critic sees it detached). Returns ``(loss, mean real score, mean fake score,
+        penalty)``, still on the device."""
+        optimizer.zero_grad(set_to_none=set_to_none)
+        real_score = critic(real).mean()
+        fake_score = critic(fake.detach()).mean()
+        penalty = self.penalty(critic, real, fake, mix)
+        loss = fake_score - real_score + penalty
+        loss.backward()
+        optimizer.step()
+        return loss, real_score, fake_score, penalty
+
 
 class HingeLoss(AdversarialLoss):
     """Hinge loss: D minimises relu(1 - D(real)) + relu(1 + D(fake)); G minimises -D(fake)."""

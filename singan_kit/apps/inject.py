@@ -13,10 +13,9 @@ from __future__ import annotations
 from torch import Tensor
 
 from ganbase.errors import UserError
-from singan_kit.architectures.singan.model import GeneratorPyramid
+from singan_kit.architectures.singan.model import GeneratorPyramid, seeded_noise
 from singan_kit.imresize import imresize
 from singan_kit.pyramid import upsample_to
-from singan_kit.sample import seeded_noise
 
 
 def resolve_inject_scale(model: GeneratorPyramid, scale: int) -> int:

@@ -20,10 +20,10 @@ import torch
 from torch import Tensor
 
 from ganbase.errors import UserError
-from singan_kit.architectures.singan.config import PRESETS, SinGANConfig, make_config
-from singan_kit.architectures.singan.model import GeneratorPyramid, NoiseFn, run_scales
+from singan_kit.architectures import make_config, preset_settings
+from singan_kit.architectures.singan.config import SinGANConfig
+from singan_kit.architectures.singan.model import GeneratorPyramid, NoiseFn, run_scales, seeded_noise
 from singan_kit.pyramid import upsample_to
-from singan_kit.sample import seeded_noise
 
 SR_STEP = 2 ** (1 / 3)  # the official per-step upscaling factor before adjustment
 SR_MIN_SIZE = 18
@@ -47,7 +47,7 @@ def sr_steps(factor: float) -> tuple[int, float]:
 
 def sr_config(factor: float, image_size: tuple[int, int], preset: str = "paper", **overrides) -> SinGANConfig:
     """The training config of SR mode for an image of ``image_size`` (H, W); ``overrides`` win."""
-    if PRESETS.get(preset, {}).get("architecture", "singan") != "singan":
+    if preset_settings(preset)[0].name != "singan":
         raise UserError(f"super-resolution is not supported for the {preset} preset; use paper, fast or tiny")
     _, step_factor = sr_steps(factor)
     values = dict(scale_factor=step_factor, min_size=SR_MIN_SIZE, alpha=SR_ALPHA, max_size=max(image_size))

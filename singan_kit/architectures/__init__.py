@@ -1,1 +1,26 @@
-"""Single-image architectures (SinGAN, ConSinGAN, ...): a registry of Architecture objects and the shared training lifecycle."""
+"""Single-image architectures (SinGAN, ConSinGAN, ...): the registry and the built-in ones.
+
+Each architecture is one folder here that defines one
+:class:`~singan_kit.architectures.base.Architecture` (config class, presets, pyramid rule, model
+builder, batch sampler, trainer), registered below with one :func:`register` call; sampling,
+evaluation, reports, folders and the CLI pick it up. An architecture's folder never imports
+another's; what they share is in ``base.py`` (types, used by inference too) and ``lifecycle.py``
+(the training lifecycle).
+"""
+
+from singan_kit.architectures.consingan import CONSINGAN
+from singan_kit.architectures.registry import (
+    get,
+    make_config,
+    names,
+    preset_names,
+    preset_settings,
+    register,
+    unregister,
+)
+from singan_kit.architectures.singan import SINGAN
+
+register(SINGAN)  # its presets first: paper (the default), fast, quick, tiny
+register(CONSINGAN)
+
+__all__ = ["get", "make_config", "names", "preset_names", "preset_settings", "register", "unregister"]

@@ -1,10 +1,11 @@
-"""Train SinGAN (Shaham et al. 2019) on every image of a folder, one run folder per image.
+"""Train SinGAN (Shaham et al. 2019) or another registered architecture on every image of a
+folder, one run folder per image.
 
 Finished runs are skipped, unfinished ones resumed with their saved settings, unreadable images
 reported and passed over; the caller prints :func:`singan_kit.batch.folders.summary_table` at the end.
 Under torchrun every process trains its static share of the images, with a claim file per run
 (:mod:`singan_kit.batch.sharding`), and every process gets the results of all.
-Training code: imported by ``singan train`` for folders only.
+Training code: loaded by :func:`singan_kit.api.train_folder` (``singan train`` on a folder) only.
 """
 
 from __future__ import annotations
@@ -17,29 +18,14 @@ import torch
 from ganbase.errors import UserError
 from ganbase.runtime.distributed import SINGLE, World
 from singan_kit import run_folder as rf
-from singan_kit.architectures.singan.config import SinGANConfig
-from singan_kit.architectures.singan.train import (
-    CHECKPOINT_SECONDS,
-    ScaleSummary,
-    train,
-)
-from singan_kit.batch.folders import (
-    ItemResult,
-    Skip,
-    is_run_folder,
-    list_images,
-    run_each,
-    run_names,
-)
-from singan_kit.batch.sharding import (
-    finish_claim,
-    gather_results,
-    release_claim,
-    take_claim,
-)
+from singan_kit.architectures.base import RunConfig, ScaleSummary
+from singan_kit.architectures.lifecycle import CHECKPOINT_SECONDS, train
+from singan_kit.batch.dispatch import Item, folder_items, run_items
+from singan_kit.batch.folders import ItemResult, Skip, is_run_folder
+from singan_kit.batch.sharding import finish_claim, release_claim, take_claim
 
 
-def train_images(folder: str | Path, out_root: str | Path, config: SinGANConfig, device: torch.device,
+def train_images(folder: str | Path, out_root: str | Path, config: RunConfig, device: torch.device,
                  progress: bool = True, on_scale_end: Callable[[ScaleSummary], None] | None = None,
                  threads: int | None = None, on_notes: Callable[[list[str]], None] | None = None,
                  on_start: Callable[[Path, Path], None] | None = None,
@@ -47,12 +33,11 @@ def train_images(folder: str | Path, out_root: str | Path, config: SinGANConfig,
                  world: World = SINGLE, checkpoint_seconds: float | None = CHECKPOINT_SECONDS) -> list[ItemResult]:
     """Train (or resume, or skip) ``<out_root>/<name>`` for every image of ``folder`` (under
     torchrun: this rank's share, returning the results of all ranks)."""
-    images = list_images(folder)
     out_root = Path(out_root)
-    by_file = {path.name: (path, out_root / name) for path, name in run_names(images).items()}
+    by_file = {item.path.name: item for item in folder_items(folder, "image").values()}  # named by file
 
-    def work(file_name: str) -> str:
-        image, run_dir = by_file[file_name]
+    def work(item: Item) -> str:
+        image, run_dir = item.path, out_root / item.name
         options = dict(device=device, progress=progress, on_scale_end=on_scale_end, threads=threads,
                        checkpoint_seconds=checkpoint_seconds)
         if is_run_folder(run_dir):
@@ -81,8 +66,7 @@ def train_images(folder: str | Path, out_root: str | Path, config: SinGANConfig,
             finish_claim(claim)
         return detail
 
-    names = list(by_file)
-    return gather_results(world, run_each(world.shard(names), work, on_item), names)
+    return run_items(by_file, work, world, on_item)
 
 
 __all__ = ["train_images"]

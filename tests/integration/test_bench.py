@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
+pytestmark = pytest.mark.slow  # each bench runs training processes: 15 to 40 s a test
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -50,8 +52,9 @@ def test_quality_bench_table_and_bad_options(tmp_path):
 def test_quality_bench_reuses_continues_and_refuses_run_folders(tmp_path):
     from safetensors.torch import load_file
 
-    from singan_kit.architectures.singan.config import make_config
-    from singan_kit.architectures.singan.train import SinGANTrainer, create_run
+    from singan_kit.architectures import make_config
+    from singan_kit.architectures.lifecycle import create_run
+    from singan_kit.architectures.singan.train import SinGANTrainer
 
     image = ROOT / "samples" / "hubble.png"
     partial = tmp_path / "hubble_seed1"  # what a bench killed during scale 2 leaves: scales 0-1 committed

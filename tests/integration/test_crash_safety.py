@@ -3,9 +3,9 @@
 
 After every kill the run folder must load (SinGAN: its finished scales; zoo: its latest
 checkpoint), ``--resume`` must complete it, and the completed model must equal the one of an
-uninterrupted run bit for bit. A kill inside a write is timed with the test hook
-``GANBASE_TEST_WRITE_DELAY`` (every atomic write pauses before its rename) by waiting for the
-temporary file of a chosen write to appear. Ctrl-C must exit with 130 and one ``Error:`` line
+uninterrupted run bit for bit. A kill inside a write is timed by running the command under
+:mod:`tests.integration.slow_writes` (every atomic write of the chosen file pauses before its
+rename) and waiting for that write's temporary file to appear. Ctrl-C must exit with 130 and one ``Error:`` line
 after saving. Each trial is recorded in ``TRIALS``; ``pytest -s`` prints them. About 50 s of CPU
 (11 training processes of a few seconds each, mostly importing torch).
 """
@@ -39,6 +39,8 @@ from singan_kit.run_folder import load_model, read_meta
 from singan_kit.sample import generate
 from tests.conftest import blob_image
 
+pytestmark = pytest.mark.slow  # 11 training processes killed and resumed: about 2 minutes
+
 ROOT = Path(__file__).resolve().parents[2]
 SINGAN_ARGS = ["--preset", "tiny", "--iters", "16", "--threads", "1", "-q"]
 ZOO_STEPS = 200
@@ -56,10 +58,10 @@ def moment(name: str) -> random.Random:
 
 def start(module: str, args: list[str], slow_write: str | None = None) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    env.pop("GANBASE_TEST_WRITE_DELAY", None)
+    command = [sys.executable, "-m", module, *args]
     if slow_write:  # widen the window of every write of this file
-        env["GANBASE_TEST_WRITE_DELAY"] = f"{WRITE_DELAY}:{slow_write}"
-    return subprocess.Popen([sys.executable, "-m", module, *args], cwd=ROOT, env=env,
+        command = [sys.executable, "-m", "tests.integration.slow_writes", str(WRITE_DELAY), slow_write, module, *args]
+    return subprocess.Popen(command, cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -20,6 +20,8 @@ import pytest
 
 from tests.conftest import blob_image
 
+pytestmark = pytest.mark.slow  # torchrun jobs of 2 processes: about 40 s
+
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = ["a", "b", "c", "d"]
 # small pyramids (3 scales of 16 to 24 px) keep a run at about a second

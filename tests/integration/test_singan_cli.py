@@ -11,6 +11,7 @@ import torch
 from click.testing import CliRunner
 
 from cli.singan import main
+from singan_kit.architectures.scale_checkpoint import PROGRESS_FILE
 from tests.conftest import blob_image
 
 
@@ -137,3 +138,13 @@ def test_image_kinds_are_converted(tmp_path, kind):
     assert result.exit_code == 0, result.output
     if kind == "rgba":
         assert "alpha" in result.output
+
+
+def test_cli_checkpoint_minutes(image_path, tmp_path):
+    bad = CliRunner().invoke(main, ["train", str(image_path), "--out", str(tmp_path / "r"),
+                                      "--checkpoint-minutes", "-1"])
+    assert bad.exit_code != 0 and "--checkpoint-minutes" in bad.output and "Traceback" not in bad.output
+    done = CliRunner().invoke(main, ["train", str(image_path), "--out", str(tmp_path / "r"), "--preset", "tiny",
+                                       "--iters", "9", "--threads", "1", "--checkpoint-minutes", "0", "-q"])
+    assert done.exit_code == 0, done.output
+    assert not (tmp_path / "r" / PROGRESS_FILE).exists()

@@ -13,9 +13,11 @@ import numpy as np
 import pytest
 import torch
 
+from ganbase.errors import UserError
 from singan_kit import SinGAN
-from singan_kit.architectures.singan.config import make_config
-from singan_kit.architectures.singan.train import SinGANTrainer, create_run
+from singan_kit.architectures import make_config
+from singan_kit.architectures.lifecycle import create_run
+from singan_kit.architectures.singan.train import SinGANTrainer
 from singan_kit.batch.folders import run_names
 from tests.conftest import blob_image
 from tests.integration.test_singan_cli import assert_one_line_error, run
@@ -115,7 +117,7 @@ def test_python_api_round_trip(tmp_path):
     assert loaded.paint(real, inject_scale=1, quantize=3, quantize_iters=2).shape == real.shape
     clip = loaded.animate(frames=4, start_scale=1)
     assert clip.shape == (4, height, width, 3)
-    with pytest.raises(Exception, match="already exists"):
+    with pytest.raises(UserError, match=r"already exists and is not empty"):
         model.save(saved)
 
 

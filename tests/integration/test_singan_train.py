@@ -10,16 +10,13 @@ import torch
 
 from ganbase.errors import UserError
 from ganbase.io.checkpoint import load_tensors
-from singan_kit.architectures.singan.config import (
-    PRESETS,
-    SinGANConfig,
-    filters_at_scale,
-    iters_at_scale,
-    lr_decay_iter,
-    make_config,
-)
-from singan_kit.architectures.singan.train import SinGANTrainer, create_run, train
+from singan_kit.architectures import make_config, preset_names
+from singan_kit.architectures.base import lr_decay_iter
+from singan_kit.architectures.lifecycle import create_run, train
+from singan_kit.architectures.singan.config import PRESETS, SinGANConfig, filters_at_scale, iters_at_scale
+from singan_kit.architectures.singan.train import SinGANTrainer
 from singan_kit.run_folder import load_model
+from tests.helpers import ROOT, assert_imports_no_training
 
 
 def tiny(**overrides) -> SinGANConfig:
@@ -39,7 +36,7 @@ def test_paper_defaults():
 def test_iteration_schedule_and_presets():
     assert [iters_at_scale(n, 5, 100) for n in range(5)] == [100] * 5
     assert [iters_at_scale(n, 5, 500, 100) for n in range(5)] == [500, 400, 300, 200, 100]
-    assert set(PRESETS) == {"paper", "fast", "quick", "tiny", "consingan"}
+    assert preset_names() == ("paper", "fast", "quick", "tiny", "consingan")
     with pytest.raises(UserError, match="unknown preset"):
         make_config("huge")
     with pytest.raises(UserError, match="invalid setting"):
@@ -56,6 +53,7 @@ def test_iters_override_keeps_a_tapering_presets_ratio():
     assert make_config("paper", fine_iters=50).fine_iters == 50
 
 
+@pytest.mark.slow
 def test_train_writes_complete_run_folder(image_path, tmp_path):
     run = tmp_path / "run"
     model = train(image_path, run, tiny(), progress=False)
@@ -77,6 +75,7 @@ def test_train_writes_complete_run_folder(image_path, tmp_path):
     assert torch.equal(weights["z_opt"][:, 0], weights["z_opt"][:, 2])
 
 
+@pytest.mark.slow
 def test_training_reduces_reconstruction_error(image_path, tmp_path):
     short = train(image_path, tmp_path / "a", tiny(iters=2), progress=False)
     longer = train(image_path, tmp_path / "b", tiny(iters=60, fine_iters=30), progress=False)
@@ -85,6 +84,7 @@ def test_training_reduces_reconstruction_error(image_path, tmp_path):
     assert rec_error(longer) < 0.5 * rec_error(short)
 
 
+@pytest.mark.slow
 def test_same_seed_same_model_and_different_seed_differs(image_path, tmp_path):
     a = train(image_path, tmp_path / "a", tiny(), progress=False, threads=1)
     b = train(image_path, tmp_path / "b", tiny(), progress=False, threads=1)
@@ -193,12 +193,16 @@ def test_frozen_generators_return_to_nchw_when_a_scale_fails(image_path, tmp_pat
 
 
 def test_inference_does_not_import_training_code():
-    import subprocess
-    import sys
+    assert_imports_no_training(["singan_kit.sample", "singan_kit.run_folder", "singan_kit.architectures.singan.model"])
 
-    code = ("import sys, singan_kit.sample, singan_kit.run_folder, singan_kit.architectures.singan.model; "
-            "assert 'singan_kit.architectures.singan.train' not in sys.modules")
-    subprocess.run([sys.executable, "-c", code], check=True)
+
+@pytest.mark.parametrize("run", ["singan_tiny", "consingan_tiny"])
+def test_loading_a_run_folder_imports_no_training_code(run):
+    """The done-when check of the redesign: ``import singan_kit.sample`` and loading a run folder."""
+    folder = ROOT / "tests" / "fixtures" / "old_runs" / run
+    assert_imports_no_training("import sys, singan_kit.sample; from singan_kit.run_folder import ALL_ARCHITECTURES, "
+                               "load_model; model = load_model(sys.argv[1], 'cpu', architectures=ALL_ARCHITECTURES); "
+                               "assert not model.training", str(folder))
 
 
 def test_random_batches_respect_memory_budget():

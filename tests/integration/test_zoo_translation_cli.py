@@ -1,8 +1,9 @@
 """CLI tests for zoo part 2: train, translate (names, sizes, --compare, directions, domains),
-evaluate, and one-line errors for bad translation input."""
+eval (and its alias evaluate) of paired runs, and one-line errors for bad translation input."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -105,6 +106,9 @@ def test_evaluate_reports_held_out_scores(runs):
     match = re.search(r"held-out test split, 16 images at step 2: L1 ([\d.]+), PSNR ([\d.]+) dB",
                       result.output)
     assert match and 0 < float(match[1]) < 2 and 0 < float(match[2]) < 60
+    assert invoke("eval", runs / "pix2pix").output == result.output  # one command, two names
+    scores = json.loads(invoke("eval", runs / "pix2pix", "--split", "train", "--json").output)
+    assert scores["split"] == "train" and scores["images"] > 0 and scores["l1"] > 0
 
 
 @pytest.mark.parametrize("args, fragment", [

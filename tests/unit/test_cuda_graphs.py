@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from ganbase.nn.discriminators import PatchDiscriminator
 from ganbase.runtime.cuda_graphs import GraphedStep, make_adam, set_learning_rate
 from ganbase.runtime.flops import count_flops, matmul_gflops, matmul_rates
-from singan_kit.architectures.singan.config import make_config
+from singan_kit.architectures import make_config
 from singan_kit.architectures.singan.fit import ScaleTargets, fit_scale, iteration_flops
 from singan_kit.architectures.singan.model import ScaleGenerator, to_device
 

@@ -8,24 +8,18 @@ import io
 
 import pytest
 import torch
-from click.testing import CliRunner
 
 import singan_kit.architectures.singan.train as train_module
-from cli.singan import main as singan
 from ganbase.errors import UserError
 from ganbase.io.checkpoint import load_tensors
+from singan_kit.architectures import make_config
+from singan_kit.architectures.lifecycle import create_run, interrupted, train
 from singan_kit.architectures.scale_checkpoint import (
     PROGRESS_FILE,
     load_progress,
     progress_iteration,
 )
-from singan_kit.architectures.singan.config import make_config
-from singan_kit.architectures.singan.train import (
-    SinGANTrainer,
-    create_run,
-    interrupted,
-    train,
-)
+from singan_kit.architectures.singan.train import SinGANTrainer
 
 STOP_SCALE, STOP_ITERATION = 2, 27  # checkpoints at every block of 8 iterations: the last one is at 24
 
@@ -110,13 +104,3 @@ def test_stale_damaged_and_overwritten_progress(image_path, tmp_path, monkeypatc
     (run / PROGRESS_FILE).write_bytes(good)
     create_run(image_path, run, config(), torch.device("cpu"), overwrite=True)
     assert not (run / PROGRESS_FILE).exists()  # a new run never continues an old run's scale
-
-
-def test_cli_checkpoint_minutes(image_path, tmp_path):
-    bad = CliRunner().invoke(singan, ["train", str(image_path), "--out", str(tmp_path / "r"),
-                                      "--checkpoint-minutes", "-1"])
-    assert bad.exit_code != 0 and "--checkpoint-minutes" in bad.output and "Traceback" not in bad.output
-    done = CliRunner().invoke(singan, ["train", str(image_path), "--out", str(tmp_path / "r"), "--preset", "tiny",
-                                       "--iters", "9", "--threads", "1", "--checkpoint-minutes", "0", "-q"])
-    assert done.exit_code == 0, done.output
-    assert not (tmp_path / "r" / PROGRESS_FILE).exists()

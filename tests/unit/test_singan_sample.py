@@ -7,9 +7,9 @@ import torch
 
 from ganbase.errors import UserError
 from singan_kit import sample as sample_module
-from singan_kit.architectures.singan.config import make_config
+from singan_kit.architectures import make_config
+from singan_kit.architectures.lifecycle import train
 from singan_kit.architectures.singan.model import GeneratorPyramid
-from singan_kit.architectures.singan.train import train
 from singan_kit.pyramid import compute_pyramid
 from singan_kit.sample import default_batch_size, generate, parse_scale, write_samples
 

@@ -30,13 +30,14 @@ import numpy as np
 import torch
 
 from ganbase.errors import UserError
-from ganbase.zoo.data.datasets import (
+from ganbase.zoo.data.base import (
     DataConfig,
     Dataset,
     convert_channels,
     decode_image,
     image_files,
     square_resize,
+    subfolders,
 )
 from ganbase.zoo.data.synthetic import (
     bundled_photos,
@@ -191,7 +192,7 @@ def _two_sided_folder(folder: Path, size: int, channels: int, mode: str,
 
 
 def _domain_folder(folder: Path, size: int, channels: int) -> tuple[np.ndarray, np.ndarray, tuple]:
-    domain_dirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    domain_dirs = subfolders(folder)
     if len(domain_dirs) < 2:
         raise UserError(f"multi-domain data needs one subfolder per domain in {folder} (or a CSV "
                         f"of attribute labels); found {len(domain_dirs)} subfolder(s)")

@@ -39,9 +39,10 @@ def _scores(predictions: Tensor, targets: Tensor) -> tuple[float, float]:
 
 
 def evaluate_paired(run_dir: str | Path, split: str = "test", device: str | torch.device = "cpu",
-                    batch_size: int = 16) -> dict[str, Any]:
-    """L1 / PSNR of a paired run on ``split`` plus the mean-colour baseline."""
-    model, config, step = load_model(run_dir, device)
+                    batch_size: int = 16, use_ema: bool = True) -> dict[str, Any]:
+    """L1 / PSNR of a paired run on ``split`` plus the mean-colour baseline (``use_ema``: with the
+    averaged generator when the run kept one)."""
+    model, config, step = load_model(run_dir, device, use_ema=use_ema)
     if model.data_kind != "paired":
         raise UserError(f"evaluate needs a paired model (pix2pix); this run is {model.name}")
     try:

@@ -1,27 +1,15 @@
 """The GAN model zoo: a registry of classic generative models sharing one trainer.
 
-Importing this package registers every model (GAN, cGAN, DCGAN, WGAN, WGAN-GP, LSGAN, VAE, and
-the image-to-image translators pix2pix, CycleGAN, StarGAN, and the progressive / style-based
-Progressive GAN, StyleGAN, StyleGAN2; see each module's docstring for its
-paper). Use ``create_model(name, **options)`` to build one and
+The models: GAN, cGAN, DCGAN, WGAN, WGAN-GP, LSGAN, VAE, the image-to-image translators pix2pix,
+CycleGAN, StarGAN, and the progressive / style-based Progressive GAN, StyleGAN, StyleGAN2 (see each
+module's docstring for its paper). Use ``create_model(name, **options)`` to build one and
 ``model_names()`` / ``model_info(name)`` to list them.
+
+Importing this package loads only the model contract (:mod:`~ganbase.zoo.models.base`) and the
+registry; the model modules themselves are imported (and so registered) on the first registry
+lookup, so the data side, which needs :class:`Batch`, does not load thirteen networks.
 """
 
-from ganbase.zoo.models import (  # noqa: F401  (importing registers the models)
-    cgan,
-    cyclegan,
-    dcgan,
-    gan,
-    lsgan,
-    pggan,
-    pix2pix,
-    stargan,
-    stylegan,
-    stylegan2,
-    vae,
-    wgan,
-    wgan_gp,
-)
 from ganbase.zoo.models.base import (
     Batch,
     ModelConfig,

@@ -216,7 +216,3 @@ def check_number_option(key: str, value: Any) -> Any:
         raise UserError(f"model option {key}={value}: a learning rate must be > 0")
     return value
 
-
-def config_to_json(config: ModelConfig) -> dict[str, Any]:
-    return {key: list(value) if isinstance(value, tuple) else value
-            for key, value in dataclasses.asdict(config).items()}

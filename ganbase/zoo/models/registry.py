@@ -1,11 +1,15 @@
 """Name -> model class registry for the GAN zoo (no paper; infrastructure).
 
 Models register themselves with ``@register_model("dcgan")``; ``create_model`` builds one by
-name, and unknown names fail with a message that lists every known model.
+name, and unknown names fail with a message that lists every known model. Every module of the
+:mod:`ganbase.zoo.models` package is imported on the first lookup (``model_names``,
+``get_model_class``, ``model_info``, ``create_model``), so a new model is one new file there.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -18,6 +22,19 @@ from ganbase.zoo.models.base import (
 )
 
 _REGISTRY: dict[str, type[ZooModel]] = {}
+_PACKAGE = __name__.rpartition(".")[0]
+_loaded = False
+
+
+def _load_models() -> None:
+    """Import every module of the models package once: each registers the models it defines."""
+    global _loaded
+    if _loaded:
+        return
+    package = importlib.import_module(_PACKAGE)
+    for module in sorted(info.name for info in pkgutil.iter_modules(package.__path__)):
+        importlib.import_module(f"{_PACKAGE}.{module}")
+    _loaded = True
 
 
 @dataclass(frozen=True)
@@ -48,10 +65,12 @@ def register_model(name: str) -> Callable[[type[ZooModel]], type[ZooModel]]:
 
 
 def model_names() -> list[str]:
+    _load_models()
     return sorted(_REGISTRY)
 
 
 def get_model_class(name: str) -> type[ZooModel]:
+    _load_models()
     try:
         return _REGISTRY[name]
     except KeyError:

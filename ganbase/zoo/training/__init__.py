@@ -1,1 +1,2 @@
-"""Zoo training: the one Trainer, start and resume with each model's paper defaults, DistributedDataParallel and EMA."""
+"""Zoo training: the one Trainer, its settings and each model's paper defaults (``config``), start and resume,
+DistributedDataParallel and EMA."""

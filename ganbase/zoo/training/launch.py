@@ -1,8 +1,9 @@
-"""Starting and resuming zoo training runs: the entry points behind ``ganzoo train`` (no paper).
+"""Starting and resuming zoo training runs: what :func:`ganbase.zoo.api.train` / ``resume`` run (no paper).
 
 :func:`start_training` validates the data and settings, writes the run's ``config.json`` and trains
 from scratch; :func:`resume_training` rebuilds model, data and trainer from a run folder and
-continues from its newest checkpoint. The training itself is :class:`ganbase.zoo.training.trainer.Trainer`'s.
+continues from its newest checkpoint. The training itself is :class:`ganbase.zoo.training.trainer.Trainer`'s;
+the settings, each model's paper defaults and the resume checks are :mod:`ganbase.zoo.training.config`'s.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from ganbase.zoo.inference.runs import (
     read_run_config,
 )
 from ganbase.zoo.models import create_model, get_model_class
-from ganbase.zoo.training.trainer import TrainConfig, Trainer
+from ganbase.zoo.training.config import TrainConfig
+from ganbase.zoo.training.trainer import Trainer
 
 
 def config_as_json(config: Any) -> dict[str, Any]:

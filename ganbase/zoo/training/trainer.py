@@ -8,7 +8,8 @@ ETA, periodic sample grids, atomic checkpoints and bit-exact resume (weights, op
 schedulers, GradScalers, EMA, step, data position, RNG states). For progressively grown models
 (Karras et al. 2018) it also runs the growth phases: before every step it asks the model for its
 phase at that step (resolution, fade-in alpha, batch size), so a resumed run continues mid-phase.
-Starting and resuming run folders is :mod:`ganbase.zoo.training.launch`'s.
+Starting and resuming run folders is :mod:`ganbase.zoo.training.launch`'s; the settings
+(:class:`TrainConfig`, the learning-rate schedules) are :mod:`ganbase.zoo.training.config`'s.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import math
 import shutil
 import signal
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -64,6 +64,7 @@ from ganbase.zoo.inference.runs import (
     load_weights,
 )
 from ganbase.zoo.models import OptimizerSpec, ZooModel
+from ganbase.zoo.training.config import LR_SCHEDULES, TrainConfig
 from ganbase.zoo.training.ddp import DataParallel, convert_sync_batchnorm
 from ganbase.zoo.training.ema import ExponentialMovingAverage
 
@@ -71,40 +72,6 @@ OPTIMIZERS: dict[str, Callable[[list, OptimizerSpec], torch.optim.Optimizer]] = 
     "adam": lambda params, spec: torch.optim.Adam(params, lr=spec.lr, betas=spec.betas),
     "rmsprop": lambda params, spec: torch.optim.RMSprop(params, lr=spec.lr, alpha=spec.alpha),
 }
-
-#: learning-rate multiplier as a function of (total steps) -> (step -> factor)
-LR_SCHEDULES: dict[str, Callable[[int], Callable[[int], float]]] = {
-    "constant": lambda total: lambda step: 1.0,
-    "linear": lambda total: lambda step: max(0.0, 1.0 - step / max(1, total)),
-    # constant for the first half, then linear to 0 (pix2pix / CycleGAN / StarGAN code)
-    "hold-linear": lambda total: lambda step: min(1.0, max(0.0, (total - step) / max(1, total - total // 2))),
-}
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Training settings saved in ``config.json``; the device is chosen per invocation."""
-
-    steps: int = 10000
-    batch_size: int = 64
-    seed: int = 0
-    amp: bool = False
-    ema_decay: float = 0.0
-    lr_schedule: str = "constant"
-    sample_every: int = 500
-    checkpoint_every: int = 1000
-    log_every: int = 20
-    grid_size: int = 64
-
-    def validate(self) -> None:
-        for name in ("steps", "batch_size", "sample_every", "checkpoint_every", "log_every", "grid_size"):
-            if getattr(self, name) < 1:
-                raise UserError(f"--{name.replace('_', '-')} must be at least 1")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise UserError(f"unknown --lr-schedule {self.lr_schedule!r}; use {', '.join(LR_SCHEDULES)}")
-        if not (self.ema_decay == 0.0 or 0.0 < self.ema_decay < 1.0):
-            raise UserError(f"--ema-decay must be 0 (off) or in (0, 1), got {self.ema_decay}")
-
 
 class _Updates:
     """The :class:`StepContext` the trainer hands to ``train_step``."""

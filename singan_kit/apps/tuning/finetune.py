@@ -11,8 +11,10 @@
   injected at the chosen scale, so the generator learns to render the pasted object in the
   background's style. Starts from the saved finest critic when the run folder has one.
 
-Both work on a copy of the model; the run folder is never changed. Only the ``--quantize`` and
-``--fine-tune`` options load this module, so plain inference never imports training code.
+Both work on a copy of the model; the run folder is never changed. Only
+:meth:`singan_kit.api.SinGAN.paint` with ``quantize`` and :meth:`singan_kit.api.SinGAN.harmonize`
+with ``fine_tune`` (``singan paint --quantize``, ``singan harmonize --fine-tune``) load this module,
+so plain inference never imports training code.
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ def _finetune(model: GeneratorPyramid, scale: int, iters: int, random_inputs, ta
         fit_scale(generator, critic, targets, inputs, model.config, iters, noise_gen, model.device,
                   progress=progress, desc=desc)
     tuned.eval()
-    tuned._reconstructions = None  # the reconstruction path changed from this scale on
+    tuned.forget_reconstructions()  # the reconstruction path changed from this scale on
     return tuned
 
 

@@ -1,4 +1,4 @@
-"""``singan sr``: train SinGAN in super-resolution mode on a low-resolution image and upscale it
+"""``singan sr`` (:func:`singan_kit.api.super_resolve_images`): train SinGAN in super-resolution mode on a low-resolution image and upscale it
 (Shaham et al. 2019, Sec. 4; see :mod:`singan_kit.apps.super_resolution`). Training code.
 
 The SR model lives in a run folder: a given ``run_dir`` is reused when finished, resumed when
@@ -17,8 +17,8 @@ from ganbase.errors import UserError
 from ganbase.io.images import load_image
 from singan_kit import run_folder as rf
 from singan_kit.apps.super_resolution import check_factor, sr_config, super_resolve
+from singan_kit.architectures.lifecycle import train
 from singan_kit.architectures.singan.model import GeneratorPyramid
-from singan_kit.architectures.singan.train import train
 
 
 def sr_model(image: str | Path, factor: float, run_dir: str | Path | None, preset: str = "paper",

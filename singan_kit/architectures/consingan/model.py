@@ -35,6 +35,7 @@ from torch import Tensor, nn
 
 from ganbase.errors import UserError
 from ganbase.nn.blocks import ConvBlock, init_dcgan_weights
+from singan_kit.architectures.base import sample_streams
 from singan_kit.architectures.consingan.config import ConSinGANConfig, stage_exponents
 from singan_kit.imresize import ceil_size, imresize
 from singan_kit.pyramid import Pyramid, fit_finest_size
@@ -240,6 +241,25 @@ def model_from_tensors(config: ConSinGANConfig, pyramid: Pyramid, reals: Sequenc
     return model
 
 
+def build_model(meta: dict, reals: list[Tensor], weights: dict[str, Tensor], source: str) -> ConSinGANModel:
+    """The model of a run folder from its config.json ``meta`` and tensors (see :func:`model_from_tensors`)."""
+    return model_from_tensors(meta["config"], meta["pyramid"], reals, meta["noise_amps"], weights, source)
+
+
+@torch.no_grad()
+def scale_sample(model: ConSinGANModel, scale: int, seed: int) -> Tensor:
+    """One random sample at ``scale`` ``[1, 3, h, w]``: the generator's first ``scale + 1`` stages."""
+    stream = sample_streams(seed, 1)[0]
+    noise = [torch.randn((1, *shape), generator=stream).to(model.device)
+             for shape in noise_shapes(model.config, model.pyramid.sizes[:scale + 1])]
+    return model.generator(noise, model.noise_amps, model.pyramid.sizes).clamp(-1, 1)
+
+
+def scale_reconstruction(model: ConSinGANModel, scale: int) -> Tensor:
+    """The reconstruction of the first ``scale + 1`` stages ``[1, 3, h, w]`` (the fixed noise)."""
+    return model.reconstruction(stages=scale + 1).clamp(-1, 1)
+
+
 __all__ = ["ConSinGANGenerator", "ConSinGANDiscriminator", "ConSinGANModel", "compute_stage_pyramid",
            "build_stage_pyramid", "make_generator", "make_discriminator", "noise_shapes", "sample_batch",
-           "model_from_tensors"]
+           "model_from_tensors", "build_model", "scale_sample", "scale_reconstruction"]

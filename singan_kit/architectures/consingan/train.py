@@ -24,13 +24,14 @@ Differences from the official code, all deliberate and without effect on the mat
   official code computes the head's gradients and never applies them.
 - Every stage reseeds from ``(seed, stage)`` and draws its noise on the training device, so resuming
   after a finished stage gives the same model as an uninterrupted run (on the same device).
-This is training code: inference modules never import it.
+The lifecycle around the fit (run folder, threads, saving, previews, log, Ctrl-C) is the shared
+:class:`~singan_kit.architectures.lifecycle.LevelTrainer`'s. This is training code: inference
+modules never import it.
 """
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -39,36 +40,27 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from ganbase import __version__
-from ganbase.io.checkpoint import atomic_write_bytes, save_tensors
-from ganbase.io.images import encode_image, side_by_side, to_uint8
+from ganbase.io.images import to_uint8
 from ganbase.nn.losses import WGANGPLoss
 from ganbase.runtime.cuda_graphs import make_adam
-from ganbase.runtime.threads import CoreMonitor, plan_threads, restored_threads
-from singan_kit import run_folder as rf
+from singan_kit.architectures.base import FitResult, ScaleSummary, lr_decay_iter
 from singan_kit.architectures.consingan.config import (
     ConSinGANConfig,
     stage_learning_rates,
 )
 from singan_kit.architectures.consingan.model import (
     ConSinGANGenerator,
-    ConSinGANModel,
     make_discriminator,
     make_generator,
     noise_shapes,
     sample_batch,
 )
-from singan_kit.architectures.singan.config import lr_decay_iter
-from singan_kit.architectures.singan.fit import FitResult, ScaleSummary
-
-REPLAN_THREADS_SECONDS = 1.0  # how often to re-check how many cores other processes leave free
-LOG_FIELDS = ["scale", "iter", "d_loss", "d_real", "d_fake", "gradient_penalty", "g_adv", "rec_loss",
-              "lr", "seconds"]
+from singan_kit.architectures.lifecycle import LevelTrainer, level_seed
 
 
 def stage_seed(seed: int, stage: int) -> int:
     """A per-stage seed, so every stage's randomness is independent of earlier stages'."""
-    return int(np.random.SeedSequence([seed, stage, 0xC5]).generate_state(1)[0])
+    return level_seed(seed, stage, 0xC5)
 
 
 def generator_param_groups(generator: ConSinGANGenerator, stage: int, config: ConSinGANConfig) -> list[dict]:
@@ -118,13 +110,7 @@ def fit_stage(generator: ConSinGANGenerator, critic: nn.Module, real: Tensor, fi
         noise = [torch.randn((1, *shape), generator=noise_gen, device=device) for shape in shapes]
         fake = generator(noise, noise_amps, sizes)  # [1, 3, h, w], kept with its graph for the G step
         for _ in range(cfg.d_steps):
-            opt_d.zero_grad(set_to_none=True)
-            d_real = critic(real).mean()
-            d_fake = critic(fake.detach()).mean()
-            penalty = adversarial.penalty(critic, real, fake)
-            d_loss = d_fake - d_real + penalty
-            d_loss.backward()
-            opt_d.step()
+            d_loss, d_real, d_fake, penalty = adversarial.critic_step(critic, opt_d, real, fake)
 
         critic.requires_grad_(False)
         opt_g.zero_grad(set_to_none=True)
@@ -160,58 +146,12 @@ def fit_stage(generator: ConSinGANGenerator, critic: nn.Module, real: Tensor, fi
     return result
 
 
-class ConSinGANTrainer:
-    """Trains the unfinished stages of a ConSinGAN run folder; saves after every stage.
+class ConSinGANTrainer(LevelTrainer):
+    """Fits ConSinGAN's stages: grows the generator and trains its newest stages (the lifecycle is
+    :class:`~singan_kit.architectures.lifecycle.LevelTrainer`'s; ``cuda_graphs`` and
+    ``checkpoint_seconds``, checkpoints inside a stage, are not used)."""
 
-    Takes the same options as :class:`singan_kit.architectures.singan.train.SinGANTrainer`; ``cuda_graphs`` and
-    ``checkpoint_seconds`` (checkpoints inside a stage) are accepted for that reason and not used.
-    """
-
-    def __init__(self, run_dir: str | Path, device: torch.device | str = "cpu", progress: bool = True,
-                 on_scale_end: Callable[[ScaleSummary], None] | None = None, log_every: int = 10,
-                 threads: int | None = None, sync_timing: bool = False, cuda_graphs: bool = False,
-                 checkpoint_seconds: float | None = None) -> None:
-        self.run_dir = Path(run_dir)
-        self.device = torch.device(device)
-        self.sync_timing = sync_timing and self.device.type == "cuda"
-        self.progress = progress
-        self.on_scale_end = on_scale_end
-        self.log_every = max(1, log_every)
-        self.threads = threads
-        self._max_threads = torch.get_num_threads()
-        self._monitor = CoreMonitor()
-        self.config: ConSinGANConfig = rf.read_meta(self.run_dir)["config"]
-        self.model: ConSinGANModel = rf.load_model(self.run_dir, self.device, min_scales=0,
-                                                   architectures=("consingan",))
-        self.pyramid = self.model.pyramid
-        self.critic_state = rf.load_critic(self.run_dir, self.device) if self.model.num_trained else None
-        self.previous_critic: dict[str, Tensor] | None = None
-
-    def train(self) -> ConSinGANModel:
-        """Train every remaining stage, saving after each; returns the finished model."""
-        with restored_threads():  # the per-stage thread plans do not outlive training
-            for stage in range(self.model.num_trained, self.pyramid.num_scales):
-                summary = self.train_stage(stage)
-                if self.on_scale_end is not None:
-                    self.on_scale_end(summary)
-        return self.model
-
-    def _plan_threads(self, stage: int) -> None:
-        """On CPU, use as many threads as there are free cores, one for small stages."""
-        if self.device.type != "cpu":
-            return
-        if self.threads is not None:
-            torch.set_num_threads(self.threads)
-            return
-        height, width = self.pyramid.sizes[stage]
-        work = height * width * self.config.num_filters**2
-        threads = plan_threads(work, self._monitor.cores, self._max_threads)  # the most it could use
-        if threads > 1:
-            free = self._monitor.cores - self._monitor.other_busy_cores()
-            threads = plan_threads(work, free, self._max_threads)
-        torch.set_num_threads(threads)
-
-    def train_stage(self, stage: int) -> ScaleSummary:
+    def fit_level(self, stage: int) -> tuple[ScaleSummary, list[dict], dict[str, Tensor]]:
         cfg, model, device = self.config, self.model, self.device
         sizes = list(self.pyramid.sizes[:stage + 1])
         seed = stage_seed(cfg.seed, stage)
@@ -219,15 +159,15 @@ class ConSinGANTrainer:
         noise_gen = torch.Generator(device=device).manual_seed(seed + 1)
         penalty_gen = torch.Generator().manual_seed(seed + 2)
         real = model.reals[stage]  # [1, 3, h, w]
-        self._plan_threads(stage)
+        self.plan_threads(stage, cfg.num_filters)
 
         if stage == 0:
             model.generator = make_generator(cfg).to(device)
         else:
             model.generator.add_stage()
         critic = make_discriminator(cfg).to(device)
-        if stage > 0 and self.critic_state is not None:
-            critic.load_state_dict(self.critic_state)
+        if stage > 0 and self.last_critic is not None:
+            critic.load_state_dict(self.last_critic)
         if stage == 0:
             model.add_fixed_noise(real.clone())
             noise_amp = 1.0
@@ -238,46 +178,29 @@ class ConSinGANTrainer:
                 rec = model.generator(model.fixed_noise, model.noise_amps + [0.0], sizes)
             noise_amp = cfg.noise_amp_factor * torch.sqrt(F.mse_loss(rec, real)).item()
 
-        def replan(it: int) -> None:
-            if self._monitor.seconds_since_reading() >= REPLAN_THREADS_SECONDS:
-                self._plan_threads(stage)
-
         fit = fit_stage(model.generator, critic, real, model.fixed_noise, model.noise_amps + [noise_amp], sizes,
                         cfg, stage, noise_gen, penalty_gen, device, progress=self.progress,
-                        log_every=self.log_every, on_iteration=replan, sync_cuda=self.sync_timing)
+                        log_every=self.log_every, on_iteration=self.thread_replanner(stage, cfg.num_filters),
+                        sync_cuda=self.sync_timing)
         model.noise_amps.append(noise_amp)
-        self.previous_critic, self.critic_state = self.critic_state, critic.state_dict()
-        self._save(stage, fit.rows)
         last = fit.rows[-1]
         trained = min(stage + 1, cfg.concurrent_stages)
-        return ScaleSummary(stage, self.pyramid.num_scales, tuple(sizes[-1]), cfg.num_filters, cfg.iters,
-                            fit.seconds, noise_amp, last["d_loss"], last["g_adv"], last["rec_loss"],
-                            fit.median_iter_seconds, trained_stages=trained)
+        summary = ScaleSummary(stage, self.pyramid.num_scales, tuple(sizes[-1]), cfg.num_filters, cfg.iters,
+                               fit.seconds, noise_amp, last["d_loss"], last["g_adv"], last["rec_loss"],
+                               fit.median_iter_seconds, trained_stages=trained)
+        return summary, fit.rows, critic.state_dict()
 
-    def _save(self, stage: int, log_rows: list[dict]) -> None:
-        """Write weights, preview and log, then commit the stage in config.json (written last)."""
-        model = self.model
-        weights = {f"g.{k}": v for k, v in model.generator.state_dict().items()}
-        weights.update({f"z_opt_{n}": noise for n, noise in enumerate(model.fixed_noise)})
-        meta = {"version": __version__, "scales": str(model.num_trained)}
-        save_tensors(self.run_dir / rf.GENERATORS_FILE, weights, metadata=meta)
-        critics = {stage: self.critic_state}
-        if self.previous_critic is not None:  # kept until config.json commits this stage
-            critics[stage - 1] = self.previous_critic
-        save_tensors(self.run_dir / rf.DISCRIMINATORS_FILE, rf.critic_tensors(critics), metadata=meta)
-        self._write_preview(stage)
-        rf.write_log(self.run_dir, stage, log_rows, LOG_FIELDS)
-        old = rf.read_meta(self.run_dir)
-        rf.write_meta(self.run_dir, self.config, self.pyramid, old["source_image"], model.noise_amps,
-                      old.get("notes", []), str(self.device))
+    def generator_tensors(self) -> dict[str, Tensor]:
+        weights = {f"g.{k}": v for k, v in self.model.generator.state_dict().items()}
+        weights.update({f"z_opt_{n}": noise for n, noise in enumerate(self.model.fixed_noise)})
+        return weights
 
-    def _write_preview(self, stage: int) -> None:
-        """``previews/scale_<n>.png``: real | random sample | reconstruction at this stage."""
+    def preview_images(self, stage: int) -> list[np.ndarray]:
+        """Real | random sample | reconstruction at this stage."""
         stream = torch.Generator().manual_seed(stage_seed(self.config.seed, 10_000 + stage))
         sample = sample_batch(self.model, [stream], self.pyramid.sizes)
-        row = side_by_side([to_uint8(self.model.reals[stage])[0], to_uint8(sample.clamp(-1, 1))[0],
-                            to_uint8(self.model.reconstruction().clamp(-1, 1))[0]])
-        atomic_write_bytes(self.run_dir / "previews" / f"scale_{stage:02d}.png", encode_image(row))
+        return [to_uint8(self.model.reals[stage])[0], to_uint8(sample.clamp(-1, 1))[0],
+                to_uint8(self.model.reconstruction().clamp(-1, 1))[0]]
 
 
 __all__ = ["ConSinGANTrainer", "fit_stage", "generator_param_groups", "stage_seed"]

@@ -9,11 +9,9 @@ adjusted to fit, min side 25 px, max side 250 px.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
-from ganbase.errors import UserError
-from singan_kit.architectures.base import RunConfig
-from singan_kit.architectures.consingan.config import ConSinGANConfig
+from singan_kit.architectures.base import RunConfig, lr_decay_iter
 
 
 @dataclass(frozen=True)
@@ -42,7 +40,7 @@ class SinGANConfig(RunConfig):
     max_size: int = 250
     noise_amp_factor: float = 0.1  # noise amplitude = factor * RMSE(real, upsampled reconstruction)
     seed: int = 0
-    architecture: str = "singan"  # model family; see CONFIG_CLASSES
+    architecture: str = "singan"  # the registered architecture (singan_kit.architectures)
 
     def validate(self) -> "SinGANConfig":
         checks = [
@@ -82,11 +80,6 @@ def iters_at_scale(scale: int, num_scales: int, iters: int, fine_iters: int | No
     return int(round(iters + (fine_iters - iters) * scale / (num_scales - 1)))
 
 
-def lr_decay_iter(iters: int, decay_at: float = 0.8) -> int:
-    """Iteration at which the learning rates decay (1600 of the paper's 2000)."""
-    return int(round(decay_at * iters))
-
-
 def filters_at_scale(scale: int, num_filters: int = 32, max_filters: int = 128,
                      double_every: int = 4) -> int:
     """Filters of scale ``scale``: ``min(num_filters * 2 ** (scale // double_every), max_filters)``."""
@@ -109,26 +102,6 @@ PRESETS: dict[str, dict] = {
     "quick": {"iters": 600, "fine_iters": 100, "max_filters": 32},
     # For tests and smoke runs: seconds on a CPU.
     "tiny": {"iters": 8, "num_filters": 8, "max_filters": 8, "min_size": 16, "max_size": 40},
-    # ConSinGAN (Hinz et al. 2021): its own architecture and settings, see singan_kit.architectures.consingan.config.
-    "consingan": {"architecture": "consingan"},
 }
 
-# The config class of every architecture (the "architecture" field of a config and a run folder).
-CONFIG_CLASSES: dict[str, type] = {"singan": SinGANConfig, "consingan": ConSinGANConfig}
-AnyConfig = SinGANConfig | ConSinGANConfig
-
-
-def make_config(preset: str = "paper", **overrides) -> AnyConfig:
-    """Config of a preset with ``overrides`` (settings left as None keep the preset's value)."""
-    if preset not in PRESETS:
-        raise UserError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    config_class = CONFIG_CLASSES[PRESETS[preset].get("architecture", "singan")]
-    given = {k: v for k, v in overrides.items() if v is not None}
-    unknown = sorted(set(given) - {f.name for f in fields(config_class)})
-    if unknown:
-        raise UserError(f"unknown settings {unknown} for the {preset} preset")
-    base = PRESETS[preset]
-    if "iters" in given and "fine_iters" not in given and base.get("fine_iters") is not None:
-        # a tapering preset keeps its finest/coarsest ratio when only the coarsest count is given
-        given["fine_iters"] = max(1, round(given["iters"] * base["fine_iters"] / base["iters"]))
-    return config_class(**{**base, **given}).validate()
+__all__ = ["PRESETS", "SinGANConfig", "filters_at_scale", "iters_at_scale", "lr_decay_iter", "noise_amplitude"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -35,12 +35,9 @@ from ganbase.runtime.cuda_graphs import (
     set_learning_rate,
 )
 from ganbase.runtime.flops import count_flops
+from singan_kit.architectures.base import FitResult, lr_decay_iter
 from singan_kit.architectures.scale_checkpoint import ScaleProgress
-from singan_kit.architectures.singan.config import (
-    SinGANConfig,
-    filters_at_scale,
-    lr_decay_iter,
-)
+from singan_kit.architectures.singan.config import SinGANConfig, filters_at_scale
 from singan_kit.architectures.singan.model import make_generator, scale_noise, to_device
 
 RANDOM_BATCH_ITERS = 8  # iterations whose random critic inputs are generated in one batch (at most)
@@ -61,49 +58,6 @@ class ScaleTargets:
     rec_input: Tensor  # [1, 3, h, w]: the reconstruction path's input of this scale
     rec_noise: Tensor | None  # [1, 3, h, w] z_opt at the coarsest scale, None (zero) above it
     noise_amp: float
-
-
-@dataclass
-class FitResult:
-    """Log rows (every ``log_every`` iterations) and per-iteration timing of one fit."""
-
-    rows: list[dict] = field(default_factory=list)
-    seconds: float = 0.0
-    median_iter_seconds: float = 0.0
-
-    @property
-    def last(self) -> dict:
-        return self.rows[-1] if self.rows else {}
-
-
-@dataclass(frozen=True)
-class ScaleSummary:
-    """What one finished SinGAN scale or ConSinGAN stage reports (one line printed by the CLI).
-
-    ``trained_stages`` is set for ConSinGAN only: how many stages were trained together.
-    """
-
-    scale: int
-    num_scales: int
-    size: tuple[int, int]
-    num_filters: int
-    iters: int
-    seconds: float
-    noise_amp: float
-    d_loss: float
-    g_adv: float
-    rec_loss: float
-    median_iter_seconds: float
-    trained_stages: int | None = None
-
-    def line(self) -> str:
-        h, w = self.size
-        word = "scale" if self.trained_stages is None else "stage"
-        together = "" if self.trained_stages is None else f"{self.trained_stages} stages trained, "
-        return (f"{word} {self.scale}/{self.num_scales - 1}: {w}x{h} px, {self.num_filters} filters, "
-                f"{together}{self.iters} iters in {self.seconds:.1f} s ({self.median_iter_seconds:.3f} s/iter), "
-                f"noise amp {self.noise_amp:.4f}, D {self.d_loss:.3f}, G adv {self.g_adv:.3f}, "
-                f"rec {self.rec_loss:.4f}")
 
 
 def random_batch_iters(size: tuple[int, int], num_filters: int, d_steps: int) -> int:
@@ -162,13 +116,8 @@ class _ScaleStep:
             keep_graph = step == cfg.d_steps - 1  # reused by the first generator step
             with torch.set_grad_enabled(keep_graph):
                 fake = generator(self.noise_amp * noise + prev, prev)
-            self.opt_d.zero_grad(set_to_none=self.grads_to_none)
-            d_real = critic(real).mean()
-            d_fake = critic(fake.detach()).mean()
-            penalty = self.adversarial.penalty(critic, real, fake, mixes[step:step + 1])
-            d_loss = d_fake - d_real + penalty
-            d_loss.backward()
-            self.opt_d.step()
+            d_loss, d_real, d_fake, penalty = self.adversarial.critic_step(
+                critic, self.opt_d, real, fake, mixes[step:step + 1], set_to_none=self.grads_to_none)
 
         self.critic.requires_grad_(False)
         for step in range(cfg.g_steps):

@@ -16,27 +16,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ganbase.errors import UserError
+from ganbase.io.checkpoint import check_state_dict
 from ganbase.nn.blocks import ConvBlock, init_dcgan_weights
+from singan_kit.architectures.base import sample_streams
 from singan_kit.architectures.singan.config import SinGANConfig, filters_at_scale
+from singan_kit.imresize import imresize
 from singan_kit.pyramid import Pyramid, upsample_to
 
 # noise_fn(scale, batch, (height, width)) -> noise [batch, 3, height, width] on the model's device
 NoiseFn = Callable[[int, int, tuple[int, int]], Tensor]
-
-# On the CPU a batch whose widest activation stays within the last-level cache (and below glibc's
-# 32 MB mmap threshold, so its buffers are reused instead of page-faulted in) is much faster per
-# sample: at 250 px with 128 filters, 1 at a time took 0.22 s/sample, 2 took 0.36-0.40, 16 took
-# 0.57 (2-core EPYC, 32 MB L3; README "Speed").
-CPU_BATCH_BYTES = 16 * 2**20
-
-
-def cpu_batch_size(num_filters: int, size: tuple[int, int], limit: int) -> int:
-    """Images per batch for generators of ``num_filters`` channels at ``size`` on the CPU: as many as
-    keep the widest activation ``[batch, num_filters, h, w]`` (float32) within ``CPU_BATCH_BYTES``,
-    between 1 and ``limit``."""
-    per_image = 4 * num_filters * size[0] * size[1]
-    return int(max(1, min(limit, CPU_BATCH_BYTES // per_image)))
-
 
 class ScaleGenerator(nn.Module):
     """One scale's generator: residual refinement of the upsampled previous image."""
@@ -126,8 +115,12 @@ class GeneratorPyramid(nn.Module):
         return self.z_opt.device
 
     def _apply(self, fn, *args, **kwargs):
-        self._reconstructions = None  # cached on the old device
+        self.forget_reconstructions()  # cached on the old device
         return super()._apply(fn, *args, **kwargs)
+
+    def forget_reconstructions(self) -> None:
+        """Drop the cached reconstruction path; call it after changing a trained generator's weights."""
+        self._reconstructions = None
 
     @torch.no_grad()
     def reconstructions(self) -> list[Tensor]:
@@ -188,3 +181,58 @@ class GeneratorPyramid(nn.Module):
         sizes = list(sizes or self.pyramid.sizes)
         return run_scales(self.generators, self.noise_amps, self.pyramid.scale_factor, image, start,
                           sizes, noise_fn, stop=stop)
+
+
+def batched_noise(streams: Sequence[torch.Generator], device: torch.device) -> NoiseFn:
+    """Noise for one output per random stream, each drawn on the CPU from its own stream."""
+    def noise_fn(scale: int, batch: int, size: tuple[int, int]) -> Tensor:
+        noise = torch.cat([scale_noise(scale, 1, size, g) for g in streams])
+        return to_device(noise, device)  # one transfer for the batch
+    return noise_fn
+
+
+def seeded_noise(seed: int, count: int, device: torch.device, first_index: int = 0) -> NoiseFn:
+    """Noise for ``count`` outputs, output i drawn from its own stream ``(seed, first_index + i)``."""
+    return batched_noise(sample_streams(seed, count, first_index), device)
+
+
+def sample_batch(model: GeneratorPyramid, streams: Sequence[torch.Generator], sizes: Sequence[tuple[int, int]],
+                 start_scale: int) -> Tensor:
+    """One sample per stream ``[len(streams), 3, h, w]``: fresh noise from ``start_scale`` on, the
+    reconstruction path below it (resized to ``sizes`` when they differ from the training sizes)."""
+    if start_scale == 0:
+        base = torch.zeros((1, 3, *sizes[0]), device=model.device)
+    else:
+        base = model.reconstruction_input(start_scale)
+        if tuple(base.shape[-2:]) != tuple(sizes[start_scale]):
+            base = imresize(base, size=tuple(sizes[start_scale]))
+    prev = base.expand(len(streams), -1, -1, -1)
+    return model.inject(prev, start_scale, batched_noise(streams, model.device), sizes)
+
+
+def scale_sample(model: GeneratorPyramid, scale: int, seed: int) -> Tensor:
+    """One random sample at ``scale`` ``[1, 3, h, w]``: the random path from scale 0 to ``scale``."""
+    empty = torch.zeros((1, 3, *model.pyramid.sizes[0]), device=model.device)
+    return model.inject(empty, 0, seeded_noise(seed, 1, model.device), stop=scale + 1).clamp(-1, 1)
+
+
+def scale_reconstruction(model: GeneratorPyramid, scale: int) -> Tensor:
+    """The reconstruction at ``scale`` ``[1, 3, h, w]`` (the fixed noise ``z_opt``)."""
+    return model.reconstructions()[scale].clamp(-1, 1)
+
+
+def model_from_tensors(meta: dict, reals: list[Tensor], weights: dict[str, Tensor], source: str) -> GeneratorPyramid:
+    """The model of a run folder from its tensors (``g<n>.*`` per scale and ``z_opt``); mismatches
+    with config.json become one-line UserErrors naming ``source``."""
+    pyramid: Pyramid = meta["pyramid"]
+    if meta["scales_done"] == 0:
+        return GeneratorPyramid(meta["config"], pyramid, reals, [], torch.zeros_like(reals[0]))
+    if "z_opt" not in weights:
+        raise UserError(f"corrupt {source}: no z_opt")
+    model = GeneratorPyramid(meta["config"], pyramid, reals, meta["noise_amps"], weights["z_opt"])
+    for n, generator in enumerate(model.generators):
+        prefix = f"g{n}."
+        state = {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)}
+        check_state_dict(generator.state_dict(), state, source, f"scale {n} of the model in config.json")
+        generator.load_state_dict(state)
+    return model
