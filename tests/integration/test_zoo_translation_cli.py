@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 
 import imageio.v3 as iio
 import numpy as np
@@ -14,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli.ganzoo import main
+from tests.helpers import assert_imports_no_training
 
 TINY = ["--steps", "2", "--batch-size", "2", "--image-size", "32", "--quiet",
         "-o", "width=4", "-o", "d_width=4"]
@@ -142,7 +141,5 @@ def test_bad_translation_input_is_one_line_error(args, fragment, runs, inputs, t
 
 
 def test_translation_inference_imports_no_training_code():
-    code = ("import sys, ganbase.zoo.inference.translate, ganbase.zoo.inference.runs; print(sorted(m for m in sys.modules if m in "
-            "('ganbase.zoo.training.trainer', 'ganbase.zoo.data.datasets', 'ganbase.zoo.data.translation', 'ganbase.zoo.training.ema')))")
-    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert output.stdout.strip() == "[]"
+    assert_imports_no_training(["ganbase.zoo.inference.translate", "ganbase.zoo.inference.runs"],
+                               also_forbidden=["ganbase.zoo.data"])
