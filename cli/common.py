@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import errno
 import inspect
+import io
 import math
+import os
 import sys
 from typing import Any, Callable
 
 import click
 
 from ganbase.errors import UserError
+from ganbase.io.run_safety import check_output_not_in_run
 
 
 def click_error(exc: BaseException) -> click.ClickException:
@@ -45,6 +48,16 @@ def os_error_message(exc: OSError) -> str:
     return f"{exc.strerror or exc}: {name}"
 
 
+def silence_closed_stdout() -> None:
+    """Send the rest of stdout to the null device once its reader closed the pipe, so that neither
+    later output nor the flush at exit reports the broken pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):  # stdout is no file (tests capture it)
+        pass
+
+
 class OneLineErrorGroup(click.Group):
     """A click group whose errors (usage or user errors) print as a single ``Error:`` line."""
 
@@ -52,6 +65,10 @@ class OneLineErrorGroup(click.Group):
         try:
             result = super().main(args, prog_name or self.name, complete_var,
                                   standalone_mode=False, **extra)
+            sys.stdout.flush()  # a reader that closed the pipe (`| head -1`) shows here, not at exit
+        except BrokenPipeError:
+            silence_closed_stdout()
+            sys.exit(0)
         except click.ClickException as exc:
             click.echo(f"Error: {exc.format_message()}", err=True)
             sys.exit(exc.exit_code)
@@ -65,6 +82,9 @@ class OneLineErrorGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:  # the reader of stdout had enough (`| head -1`): not an error
+            silence_closed_stdout()
+            raise click.exceptions.Exit(0) from None
         except (UserError, OSError) as exc:
             raise click_error(exc) from None
         except MemoryError:
@@ -86,6 +106,7 @@ class FiniteFloatRange(click.FloatRange):
 #: option types of the shapes both CLIs need
 POSITIVE_INT = click.IntRange(min=1)
 NON_NEGATIVE_INT = click.IntRange(min=0)
+SEED = click.IntRange(min=0, max=2**63 - 1)  # what torch.Generator.manual_seed and numpy both take
 POSITIVE_FLOAT = FiniteFloatRange(min=0, min_open=True)
 NON_NEGATIVE_FLOAT = FiniteFloatRange(min=0)
 FRACTION = FiniteFloatRange(min=0, max=1)
@@ -121,7 +142,7 @@ def device_option(help: str | None = DEVICE_HELP):
     return click.option("--device", default="auto", show_default=True, help=help)
 
 
-def seed_option(help: str | None = "Random seed.", default: int | None = 0, type: click.ParamType = NON_NEGATIVE_INT):
+def seed_option(help: str | None = "Random seed.", default: int | None = 0, type: click.ParamType = SEED):
     """``--seed``; a default of None (the command's settings decide) is not shown."""
     return click.option("--seed", type=type, default=default, show_default=default is not None, help=help)
 
@@ -138,6 +159,20 @@ def threads_option(help: str = "CPU threads for torch."):
 
 def out_option(help: str | None = None, dest: str = "out", **settings: Any):
     """``--out`` into the parameter ``dest``: what it names (file or folder) is the command's, so
-    ``help`` and click ``settings`` (``required``, ``default``, ``type``, ``show_default``) are too."""
+    ``help`` and click ``settings`` (``required``, ``default``, ``type``, ``show_default``) are too.
+    It never names a run's own files (:func:`checked_output`)."""
     settings.setdefault("default", None)
+    settings.setdefault("callback", checked_output)
     return click.option("--out", dest, help=help, **settings)
+
+
+# ---------------------------------------------------------------------- data safety (issue 22)
+def checked_output(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Option callback of every output path (``--out``, ``--grid``, ``--csv``, ``--compare``): refuse
+    one that would overwrite a run's own files (``RUN/config.json``), in one line."""
+    if value is not None:
+        try:
+            check_output_not_in_run(value, param.opts[0])
+        except UserError as exc:
+            raise click.ClickException(str(exc)) from None
+    return value

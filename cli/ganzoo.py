@@ -12,9 +12,10 @@ from typing import Any
 
 import click
 
-from cli.common import POSITIVE_INT, FiniteFloatRange, OneLineErrorGroup
+from cli.common import POSITIVE_INT, SEED, FiniteFloatRange, OneLineErrorGroup, checked_output
 from cli.ganzoo_eval import echo_scores, eval_alias, eval_command
 from cli.ganzoo_report import report
+from cli.ganzoo_stylize import stylize
 from ganbase import __version__
 from ganbase.zoo import api
 
@@ -85,7 +86,7 @@ def list_models() -> None:
               "unpaired folder (A/ and B/), domain folder or CSV, or built-in: digits[:N], "
               "shapes[:N], faces, gaussians, edges2photos[:N], gray2color[:N], textures[:N], "
               "colored-shapes[:N].")
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", "out", required=True, callback=checked_output, type=click.Path(file_okay=False, path_type=Path),
               help="Run folder for config, checkpoints, log.csv and sample grids.")
 @click.option("--steps", type=int, default=None, help="Total training steps (generator "
               f"iterations)  [default: {api.DEFAULT_STEPS}]; with --resume, a new total.")
@@ -94,7 +95,7 @@ def list_models() -> None:
               help="Images are centre-cropped and resized to this (a power of two for conv models).")
 @click.option("--channels", type=int, default=None, help="1 (grayscale) or 3 (RGB)  "
               "[default: the data's own]")
-@click.option("--seed", type=int, default=_TRAIN.seed, show_default=True)
+@click.option("--seed", type=SEED, default=_TRAIN.seed, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--amp", is_flag=True, help="Mixed precision (float16 autocast, CUDA only).")
 @click.option("--ema-decay", type=float, default=None,
@@ -118,6 +119,10 @@ def list_models() -> None:
 @click.option("--threads", type=POSITIVE_INT, default=None, help="CPU threads for torch.")
 @click.option("--sync-batchnorm", is_flag=True, help="Under torchrun on GPUs: BatchNorm statistics "
               "over the global batch (SyncBatchNorm).")
+@click.option("--style-data", default=None, metavar="FOLDER",
+              help="adain: the style images (--data holds the content images).")
+@click.option("--vgg-weights", default=None, metavar="PATH", help="adain: a local VGG-19 file "
+              "(vgg19-dcbb9e9d.pth or vgg_normalised.pth; .pth or .safetensors)  [default: $GANBASE_VGG_WEIGHTS]")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @click.pass_context
 def train(ctx: click.Context, model: str, data: str | None, out: Path, steps: int | None,
@@ -125,7 +130,7 @@ def train(ctx: click.Context, model: str, data: str | None, out: Path, steps: in
           amp: bool, ema_decay: float | None, lr_schedule: str | None, sample_every: int,
           checkpoint_every: int, log_every: int, options: tuple[str, ...], direction: str,
           no_jitter: bool, no_flip: bool, resume: bool, threads: int | None, sync_batchnorm: bool,
-          quiet: bool) -> None:
+          style_data: str | None, vgg_weights: str | None, quiet: bool) -> None:
     """Train MODEL (see `ganzoo list`) and write a run folder.
 
     Under torchrun: DistributedDataParallel, --batch-size is the global batch split over the processes.
@@ -141,7 +146,8 @@ def train(ctx: click.Context, model: str, data: str | None, out: Path, steps: in
                            lr_schedule=lr_schedule, sample_every=sample_every,
                            checkpoint_every=checkpoint_every, log_every=log_every, options=options,
                            direction=direction, jitter=not no_jitter, flip=not no_flip, threads=threads,
-                           sync_batchnorm=sync_batchnorm, quiet=quiet)
+                           sync_batchnorm=sync_batchnorm, quiet=quiet, style_data=style_data,
+                           vgg_weights=vgg_weights)
     if not quiet and result.is_main:
         losses = ", ".join(f"{key} {value:.4f}" for key, value in result.losses.items())
         next_command = "translate {out} INPUT --out DIR" if api.is_translator(model) \
@@ -157,11 +163,11 @@ def train(ctx: click.Context, model: str, data: str | None, out: Path, steps: in
 @main.command()
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option("--num", "-n", type=int, default=64, show_default=True)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", "out_dir", callback=checked_output, type=click.Path(file_okay=False, path_type=Path),
               help="Write one PNG per sample into this folder (points: samples.csv).")
-@click.option("--grid", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--grid", callback=checked_output, type=click.Path(dir_okay=False, path_type=Path),
               help="Write a contact sheet PNG (points: a scatter plot).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--label", default=None, help="Class index or name for conditional models.")
 @click.option("--no-ema", is_flag=True, help="Use the raw generator even if the run kept an EMA.")
 @click.option("--truncation", type=FiniteFloatRange(), default=None, help="stylegan/stylegan2: truncation psi "
@@ -188,9 +194,9 @@ def sample(run: Path, num: int, out_dir: Path | None, grid: Path | None, seed: i
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option("--steps", type=int, default=8, show_default=True, help="Images per walk.")
 @click.option("--pairs", type=int, default=4, show_default=True, help="Walks (rows).")
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--out", "out", callback=checked_output, type=click.Path(dir_okay=False, path_type=Path),
               default=Path("interp.png"), show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--label", default=None, help="Class index or name for conditional models.")
 @click.option("--slerp", is_flag=True, help="Spherical instead of linear interpolation.")
 @click.option("--space", type=click.Choice(["z", "w"]), default="z", show_default=True,
@@ -211,10 +217,10 @@ def interpolate(run: Path, steps: int, pairs: int, out: Path, seed: int, label: 
               help="Images giving the coarse styles (left column).")
 @click.option("--cols", type=int, default=4, show_default=True,
               help="Images giving the remaining styles (top row).")
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--out", "out", callback=checked_output, type=click.Path(dir_okay=False, path_type=Path),
               default=Path("mix.png"), show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the top row.")
-@click.option("--row-seed", type=int, default=None, help="Seed of the left column  [default: --seed + 1]")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the top row.")
+@click.option("--row-seed", type=SEED, default=None, help="Seed of the left column  [default: --seed + 1]")
 @click.option("--coarse-layers", type=int, default=4, show_default=True,
               help="How many of the first styles (4x4 and 8x8 layers) come from the left column.")
 @click.option("--truncation", type=FiniteFloatRange(), default=1.0, show_default=True)
@@ -230,13 +236,13 @@ def mix(run: Path, rows: int, cols: int, out: Path, seed: int, row_seed: int | N
 @main.command()
 @click.argument("run", type=click.Path(path_type=Path))
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", "out_dir", required=True, callback=checked_output, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the translations (same relative names and sizes as the inputs).")
 @click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default=None,
               help="cyclegan: which way to translate  [default: the run's training direction]")
 @click.option("--target-domain", default=None, help="stargan: domain name(s), e.g. blond or "
               "blond,male  [default: every domain, one subfolder each]")
-@click.option("--compare", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--compare", callback=checked_output, type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write a side-by-side sheet: input | output(s) [| ground truth].")
 @click.option("--batch-size", type=int, default=8, show_default=True)
 @click.option("--no-ema", is_flag=True, help="Use the raw generator even if the run kept an EMA.")
@@ -254,6 +260,7 @@ def translate(run: Path, source: Path, out_dir: Path, direction: str | None,
 main.add_command(eval_command)
 main.add_command(eval_alias)
 main.add_command(report)
+main.add_command(stylize)  # issue 24: neural style transfer (cli/ganzoo_stylize.py)
 
 if __name__ == "__main__":
     main()

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from cli.common import POSITIVE_INT
+from cli.common import POSITIVE_INT, SEED
 from ganbase.zoo import api
 
 #: (key, format, meaning) of the printed metrics, in order
@@ -62,7 +62,7 @@ def echo_scores(scores: dict[str, Any]) -> None:
               "[default: the run's own training data]")
 @click.option("--num", "-n", type=int, default=1000, show_default=True,
               help="Generators: samples to draw (and real images to compare with).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--batch-size", type=POSITIVE_INT, default=256, show_default=True,
               help="Generators: samples per batch.")

@@ -10,17 +10,18 @@ from pathlib import Path
 
 import click
 
+from cli.common import SEED, checked_output
 from ganbase.zoo import api
 
 
 @click.command()
 @click.argument("run", type=click.Path(path_type=Path))
-@click.option("--out", "out_path", type=click.Path(path_type=Path), default=None,
+@click.option("--out", "out_path", type=click.Path(path_type=Path), default=None, callback=checked_output,
               help="HTML file to write (default: RUN/report.html).")
 @click.option("--data", default=None, help="Data to evaluate against (default: the run's own data).")
 @click.option("--eval-num", type=int, default=1000, show_default=True,
               help="Samples for the evaluation (as `ganzoo eval`).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--no-eval", is_flag=True, help="Leave out the evaluation table (faster).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")

@@ -35,7 +35,9 @@ from cli.singan_common import (
     user_errors,
 )
 from cli.singan_eval import eval_command
+from cli.singan_patch_apps import COMMANDS as PATCH_COMMANDS
 from cli.singan_report import report
+from cli.singan_serve import serve
 from ganbase.errors import UserError
 from singan_kit import api
 
@@ -117,18 +119,30 @@ def train(image, out_dir, resume_dir, overwrite, checkpoint_minutes, preset, ite
 @out_option("Output folder (default: RUN/samples); for a folder of runs, <out>/<run name>.", dest="out_dir")
 @BATCH_SIZE_OPTION
 @click.option("--grid", is_flag=True, help="Also write grid.png, a contact sheet of all samples.")
+# --- large outputs (issue 23): exact tiled sampling in bounded memory
+@click.option("--size", "size_text", default=None, metavar="WxH",
+              help="Exact output size in pixels, e.g. 3840x2160 (instead of --scale); sampled in exact tiles.")
+@click.option("--tiled", is_flag=True, help="Sample --scale in exact tiles too (noise drawn per block: other "
+                                            "samples than without it, the same for every tile and batch size).")
+@click.option("--max-memory", default=None, metavar="SIZE",
+              help="Memory to stay within, e.g. 2GB: sets the tile size and bounds the batch [what is available].")
+# --- end large outputs
 @device_option()
 @threads_option("CPU threads for torch (default: all cores, shared out between torchrun processes).")
 @quiet_option()
 @user_errors
-def sample(run, num, scale_text, start_scale, seed, out_dir, batch_size, grid, device, threads, quiet):
+def sample(run, num, scale_text, start_scale, seed, out_dir, batch_size, grid, size_text, tiled, max_memory, device,
+           threads, quiet):
     """Write NUM random samples of the SinGAN trained in RUN (or of every run in the folder RUN)."""
     outcome = api.sample_runs(run, out_dir, num, scale_text, start_scale, seed, batch_size, grid, device, threads,
-                              progress=not quiet)
+                              progress=not quiet, size=size_text, tiled=tiled, max_memory=max_memory)
     print_outcome(outcome, quiet)
 
 
 for command in (harmonize, edit, paint, animate, sr, report, eval_command):
+    main.add_command(command)
+main.add_command(serve)  # the web studio (issue 25)
+for command in PATCH_COMMANDS:  # inpaint, analogy, style (issue 21)
     main.add_command(command)
 
 

@@ -14,7 +14,15 @@ from pathlib import Path
 
 import click
 
-from cli.common import POSITIVE_INT, device_option, library_default, quiet_option, seed_option, threads_option
+from cli.common import (
+    POSITIVE_INT,
+    checked_output,
+    device_option,
+    library_default,
+    quiet_option,
+    seed_option,
+    threads_option,
+)
 from cli.singan_common import BATCH_SIZE_OPTION, user_errors
 from ganbase.errors import UserError
 from singan_kit import api
@@ -97,7 +105,7 @@ def write_csv(path: Path, results: list[dict]) -> None:
               help="Samples to draw and evaluate.")
 @click.option("--start-scale", type=int, default=library_default(api.evaluate, "start_scale"), show_default=True,
               help="Keep the real image's structure below this scale (0: fully random).")
-@seed_option("Seed of the samples and the metrics.", type=click.INT)
+@seed_option("Seed of the samples and the metrics.")
 @click.option("--draws", type=POSITIVE_INT, default=library_default(api.evaluate, "draws"), show_default=True,
               help="Evaluate this many draws of NUM samples (seeds SEED, SEED+1, ...) and report the means; "
                    "SWD ± then comes from the spread over draws.")
@@ -107,7 +115,8 @@ def write_csv(path: Path, results: list[dict]) -> None:
               help="Also compute SIFID, from a local Inception-v3 state dict (pytorch-fid's "
                    "pt_inception-2015-12-05-6726825d.pth or torchvision's inception_v3_google-*.pth).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-@click.option("--csv", "csv_path", default=None, metavar="FILE", help="Also write the results as CSV.")
+@click.option("--csv", "csv_path", default=None, metavar="FILE", callback=checked_output,
+              help="Also write the results as CSV.")
 @threads_option()
 @quiet_option()
 @user_errors
@@ -131,3 +140,6 @@ def eval_command(run, num, start_scale, seed, draws, device, batch_size, incepti
         write_csv(Path(csv_path), results)
         if not as_json and not quiet:
             click.echo(f"wrote {csv_path}", err=True)
+    failed = sum("error" in r for r in results)
+    if failed:  # a non-zero exit, so that scripts can tell (issue 22)
+        raise UserError(f"{failed} of {len(results)} runs failed (see the table above)")

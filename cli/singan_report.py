@@ -19,7 +19,7 @@ from singan_kit import api
               help="Samples per start scale and size.")
 @click.option("--eval-num", type=int, default=library_default(api.report, "eval_num"), show_default=True,
               help="Samples for the evaluation table (the slowest part).")
-@seed_option("Random seed of every sample shown.", type=click.INT)
+@seed_option("Random seed of every sample shown.")
 @device_option()
 @click.option("--no-eval", is_flag=True, help="Leave out the evaluation table (faster).")
 @quiet_option()

@@ -36,8 +36,11 @@ from ganbase.io.checkpoint import atomic_write_bytes, is_temp_file
 from ganbase.io.images import check_output_path, save_image, to_uint8
 from ganbase.runtime.device import resolve_device
 from ganbase.runtime.distributed import launched
+from ganbase.runtime.memory import parse_memory
 from ganbase.runtime.threads import restored_threads
+from singan_kit import architectures
 from singan_kit import run_folder as rf
+from singan_kit.apps import patch_apps
 from singan_kit.apps.animate import animate as animate_frames
 from singan_kit.apps.animate import check_animation_path, write_animation
 from singan_kit.apps.masks import EDITING_BLEND, HARMONIZATION_BLEND, BlendSettings
@@ -50,7 +53,7 @@ from singan_kit.architectures.singan.model import GeneratorPyramid
 from singan_kit.batch.dispatch import Item, Outcome, for_each_item, is_folder_of
 from singan_kit.batch.folders import ItemResult, check_folder_target, match_input, summary_table
 from singan_kit.batch.sharding import folder_world
-from singan_kit.sample import generate, parse_scale, write_samples
+from singan_kit.sample import generate, parse_scale, parse_size, sample_batches, write_stream
 
 #: the file types the applications write images as
 IMAGE_OUTPUTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -140,11 +143,13 @@ class SinGAN:
         """``(height, width)`` of the finest scale, the size of every application's output."""
         return tuple(self.model.pyramid.finest_size)
 
-    def _singan_only(self, what: str) -> None:
-        """The applications need SinGAN's per-scale generators (ConSinGAN runs only sample)."""
+    def _needs_scale_generators(self, what: str) -> None:
+        """The injection applications need per-scale generators with noise inputs (an architecture
+        declares them with ``scale_generators``; e.g. ConSinGAN runs only sample)."""
         architecture = self.model.config.architecture
-        if architecture != "singan":
-            raise UserError(f"{what} is not supported for {architecture} runs; it needs a singan run")
+        if not architectures.get(architecture).scale_generators:
+            offering = " or ".join(name for name in architectures.names() if architectures.get(name).scale_generators)
+            raise UserError(f"{what} is not supported for {architecture} runs; it needs a {offering} run")
 
     # ------------------------------------------------------------------ inference
     def sample(self, num: int = 1, scale: float | tuple[float, float] = 1.0, start_scale: int = 0,
@@ -157,7 +162,11 @@ class SinGAN:
                   blend: BlendSettings = HARMONIZATION_BLEND, progress: bool = False) -> np.ndarray:
         """Harmonize the object pasted into ``naive`` (white in ``mask``) with the training image.
         ``fine_tune`` > 0 first fine-tunes the finest scale for that many iterations."""
-        self._singan_only("harmonization")
+        if patch_apps.resynthesizes(self.model):  # GPNN: rebuilt from the photo's patches
+            if fine_tune:
+                raise UserError(f"fine-tuning needs a singan run; {self.model.config.architecture} runs learn nothing")
+            return self._patch_blend(naive, mask, inject_scale, blend, "naive image")
+        self._needs_scale_generators("harmonization")
         generators = None
         if fine_tune:
             generators = self._harmonization_finetune(naive, inject_scale, fine_tune, seed, progress)
@@ -178,7 +187,9 @@ class SinGAN:
     def edit(self, edited, mask, inject_scale: int, seed: int = 0,
              blend: BlendSettings = EDITING_BLEND) -> np.ndarray:
         """Blend a copy-paste edit of the training image (edited region white in ``mask``)."""
-        self._singan_only("editing")
+        if patch_apps.resynthesizes(self.model):
+            return self._patch_blend(edited, mask, inject_scale, blend, "edited image")
+        self._needs_scale_generators("editing")
         result = edit_image(self.model, edited, mask, inject_scale, seed, blend)
         self.notes = result.notes
         return to_uint8(result.image)[0]
@@ -187,7 +198,7 @@ class SinGAN:
               quantize_iters: int | None = None, progress: bool = False) -> np.ndarray:
         """Turn a clip-art painting into an image; ``quantize=K`` retrains the injection scale on
         the training image quantized to K colours first (the official code uses 5)."""
-        self._singan_only("paint-to-image")
+        self._needs_scale_generators("paint-to-image")
         model, centers = self.model, None
         if quantize:
             from singan_kit.apps.tuning.finetune import quantize_and_finetune
@@ -202,13 +213,29 @@ class SinGAN:
                 loop: bool = False, seed: int = 0, on_batch: Callable[[int], None] | None = None) -> np.ndarray:
         """Frames ``uint8 [F, H, W, 3]`` of a smooth random walk around the training image;
         ``on_batch(count)`` reports progress."""
-        self._singan_only("animation")
+        self._needs_scale_generators("animation")
         return to_uint8(animate_frames(self.model, frames, start_scale, alpha, beta, seed, loop, on_batch=on_batch))
 
     def super_resolve(self, factor: float = 4.0, seed: int = 0) -> np.ndarray:
         """The training image upscaled ``factor`` x (meant for models from :meth:`train_sr`)."""
-        self._singan_only("super-resolution")
+        self._needs_scale_generators("super-resolution")
         return to_uint8(super_resolve(self.model, factor, seed))[0]
+
+    # ------------------------------------------------------------------ patch re-synthesis (issue 21)
+    def _patch_blend(self, source, mask, level: int, blend: BlendSettings, what: str) -> np.ndarray:
+        image, self.notes = patch_apps.blend_resynthesized(self.model, source, mask, level, blend, what)
+        return to_uint8(image)[0]
+
+    def inpaint(self, mask, image=None, start_level: int | None = None) -> np.ndarray:
+        """The run's image (or ``image`` of its size) with the white region of ``mask`` filled from the
+        rest of its patches; pixels outside the mask are kept. ``start_level``: default 5 below the finest."""
+        result, self.notes = patch_apps.inpaint(self.model, mask, image, start_level)
+        return to_uint8(result)[0]
+
+    def analogy(self, structure, start_level: int | None = None) -> np.ndarray:
+        """The layout of the image ``structure`` drawn with the run image's patches."""
+        result, self.notes = patch_apps.structural_analogy(self.model, structure, start_level)
+        return to_uint8(result)[0]
 
     def __repr__(self) -> str:
         height, width = self.size
@@ -254,13 +281,21 @@ def train_folder(folder: str | Path, out_root: str | Path, config, device: str =
 # ---------------------------------------------------------------------- sampling
 def sample_runs(run: str | Path, out: str | Path | None = None, num: int = 50, scale: str = "1",
                 start_scale: int = 0, seed: int = 0, batch_size: int | None = None, grid: bool = False,
-                device: str = "auto", threads: int | None = None, progress: bool = True) -> Outcome:
+                device: str = "auto", threads: int | None = None, progress: bool = True,
+                size: str | None = None, tiled: bool = False, max_memory: str | None = None) -> Outcome:
     """Write ``num`` samples of the run ``run`` to ``out`` (default ``<run>/samples``), or of every
     run in the folder ``run`` to ``<out>/<run name>`` (default ``<run>/<run name>/samples``); a
-    folder is split between torchrun processes. ``scale``: one factor or ``WxH``."""
+    folder is split between torchrun processes. ``scale``: one factor or ``WxH``. Each sample is
+    written as soon as it is done. ``size`` (``"WIDTHxHEIGHT"`` px, instead of ``scale``) or
+    ``tiled`` samples in exact tiles (:mod:`singan_kit.tiling`) within ``max_memory`` (``"2GB"``;
+    None: what the machine has available), which also bounds the untiled batch."""
     from tqdm.auto import tqdm
 
     scale_w, scale_h = parse_scale(scale)
+    if size is not None and (scale_w, scale_h) != (1.0, 1.0):
+        raise UserError("give --size or --scale, not both")
+    exact_size = parse_size(size) if size is not None else None
+    memory_cap = parse_memory(max_memory) if max_memory is not None else None
     if num < 1:
         raise UserError(f"--num must be >= 1, got {num}")
     torch_device = resolve_device(device)
@@ -275,10 +310,11 @@ def sample_runs(run: str | Path, out: str | Path | None = None, num: int = 50, s
         model = rf.load_model(item.path, torch_device, architectures=rf.ALL_ARCHITECTURES)
         if start_scale >= model.num_trained:  # checked before the progress bar starts
             raise UserError(f"start scale must be between 0 and {model.num_trained - 1}, got {start_scale}")
+        batches = sample_batches(model, num, scale_w, scale_h, start_scale, seed, batch_size, grid, memory_cap,
+                                 exact_size, tiled)  # checked before the progress bar starts
         with tqdm(total=num, desc=f"sampling {item.path.name}", unit="img", disable=not show, leave=False) as bar:
-            samples = generate(model, num, scale_w, scale_h, start_scale, seed, batch_size, on_batch=bar.update)
-        write_samples(samples, out_dir, grid=grid)
-        height, width = samples.shape[-2:]
+            # each sample is written as soon as its batch is done (issue 22: never all held at once)
+            height, width = write_stream(batches, out_dir, num, grid, on_batch=bar.update)
         return f"wrote {num} samples of {width}x{height} px to {out_dir}" + (" (+ grid.png)" if grid else "")
 
     if not is_folder_of(run, "run"):
@@ -334,8 +370,10 @@ def _input_for(source: str | Path, item: Item, what: str, mask: bool = False) ->
 
 
 def _load_for_apps(run_dir: Path, device: torch.device) -> SinGAN:
-    """A run for the applications: runs of other architectures are refused with a one-line error."""
-    return SinGAN(rf.load_model(run_dir, device), run_dir)
+    """A run for the applications: SinGAN runs and runs whose architecture re-synthesises from its
+    patches (GPNN); others are refused with a one-line error."""
+    able = ("singan", *patch_apps.resynthesizing_architectures())
+    return SinGAN(rf.load_model(run_dir, device, architectures=able), run_dir)
 
 
 def _save(image: np.ndarray, path: Path, notes: list[str], on_notes: Notes | None) -> str:
@@ -458,7 +496,7 @@ def super_resolve_images(image: str | Path, out: str | Path, factor: float = 4.0
         out_path = check_output_path(_check_image_out(Path(out)), image)
         return for_each_item(image, "image", lambda item: upscale(item.path, out_path,
                                                                   Path(run_dir) if run_dir else None))
-    out_root = check_folder_target(out, "--out")
+    out_root = check_folder_target(out, "--out", inputs=image)
     runs_root = check_folder_target(run_dir, "--run") if run_dir else None
     return for_each_item(image, "image", lambda item: upscale(item.path, out_root / f"{item.name}.png",
                                                               runs_root / item.name if runs_root else None))
@@ -499,7 +537,89 @@ def report(run: str | Path, out: str | Path | None = None, num: int = 4, eval_nu
                         eval_num=eval_num, progress=progress)
 
 
+# ---------------------------------------------------------------------- patch re-synthesis (issue 21)
+def inpaint_runs(run: str | Path, mask: str | Path, image: str | Path | None = None, out: str | Path | None = None,
+                 start_level: int | None = None, device: str = "auto", on_notes: Notes | None = None) -> Outcome:
+    """:meth:`SinGAN.inpaint` for the run ``run`` (output default ``<run>/inpainted.png``), or for every
+    run of the folder ``run`` with ``mask`` (and ``image``) folders of files named after the runs."""
+    torch_device = resolve_device(device)
+
+    def work(item: Item, out_path: Path) -> str:
+        mask_path = _input_for(mask, item, "--mask", mask=True)
+        image_path = None if image is None else _input_for(image, item, "--image")
+        check_output_path(out_path, *(p for p in (mask_path, image_path) if p is not None))
+        model = _load_for_apps(item.path, torch_device)
+        return _save(model.inpaint(mask_path, image_path, start_level), out_path, model.notes, on_notes)
+
+    return _for_runs(run, out, "inpainted.png", work)
+
+
+def analogy_runs(run: str | Path, structure: str | Path, out: str | Path | None = None,
+                 start_level: int | None = None, device: str = "auto", on_notes: Notes | None = None) -> Outcome:
+    """:meth:`SinGAN.analogy` for the run ``run`` (output default ``<run>/analogy.png``), or for every
+    run of the folder ``run`` with ``structure`` a folder of files named after the runs."""
+    torch_device = resolve_device(device)
+
+    def work(item: Item, out_path: Path) -> str:
+        structure_path = _input_for(structure, item, "--structure")
+        check_output_path(out_path, structure_path)
+        model = _load_for_apps(item.path, torch_device)
+        return _save(model.analogy(structure_path, start_level), out_path, model.notes, on_notes)
+
+    return _for_runs(run, out, "analogy.png", work)
+
+
+def style_image(content: str | Path, style: str | Path, out: str | Path, seed: int = 0, iters: int | None = None,
+                max_size: int | None = None, device: str = "auto", on_notes: Notes | None = None) -> str:
+    """GPDM style transfer (:func:`singan_kit.apps.patch_apps.style_transfer`) written to ``out``."""
+    defaults = patch_apps.StyleSettings()
+    settings = patch_apps.StyleSettings(max_size=defaults.max_size if max_size is None else max_size,
+                                        iters=defaults.iters if iters is None else iters)
+    check_output_path(Path(out), Path(content), Path(style))
+    image, notes = patch_apps.style_transfer(content, style, settings, seed, resolve_device(device))
+    return _save(to_uint8(image)[0], Path(out), notes, on_notes)
+
 __all__ = ["SinGAN", "IMAGE_OUTPUTS", "BlendSettings", "HARMONIZATION_BLEND", "EDITING_BLEND", "Item", "ItemResult", "Outcome", "make_config",
            "preset_names", "summary_table", "is_folder_of", "for_each_item", "train_run", "train_folder",
-           "sample_runs", "harmonize_runs", "edit_runs", "paint_runs", "animate_runs", "super_resolve_images",
+           "sample_runs", "harmonize_runs", "edit_runs", "inpaint_runs", "analogy_runs", "style_image", "paint_runs", "animate_runs", "super_resolve_images",
            "evaluate", "report"]
+
+
+# ---------------------------------------------------------------------- web studio (issue 25)
+# What a front end that lists runs needs without loading any weights: read from config.json only.
+def run_status(run: str | Path) -> dict:
+    """The state of the run folder ``run`` from its config.json: ``architecture``, ``scales_done``,
+    ``num_scales``, ``sizes`` (``[height, width]`` per scale, coarse to fine), ``iters`` (of one
+    scale, None where the config has none), ``level_iters`` (per scale, with a preset's taper from
+    ``iters`` to ``fine_iters``; None without ``iters``), ``finished``, ``saved_iteration`` (of the scale in
+    progress, from its in-scale checkpoint; None without one) and ``config`` (a dict)."""
+    from singan_kit.architectures.scale_checkpoint import progress_iteration
+    from singan_kit.architectures.singan.config import iters_at_scale
+
+    meta = rf.read_meta(run)
+    config, pyramid = meta["config"], meta["pyramid"]
+    done, iters = meta["scales_done"], getattr(config, "iters", None)
+    level_iters = None if iters is None else [
+        iters_at_scale(n, pyramid.num_scales, iters, getattr(config, "fine_iters", None))
+        for n in range(pyramid.num_scales)]
+    return {"architecture": meta["architecture"], "scales_done": done, "num_scales": pyramid.num_scales,
+            "sizes": [list(size) for size in pyramid.sizes], "iters": iters, "level_iters": level_iters,
+            "finished": done == pyramid.num_scales, "saved_iteration": progress_iteration(run, done),
+            "config": config.to_dict()}
+
+
+def preset_catalog() -> list[dict]:
+    """Every preset of every registered architecture: ``preset``, ``architecture``, ``title``,
+    ``paper`` and the settings it changes (new architectures appear here by registering)."""
+    from singan_kit.architectures import registry as registered
+
+    catalog = []
+    for preset in preset_names():
+        architecture, settings = registered.preset_settings(preset)
+        catalog.append({"preset": preset, "architecture": architecture.name, "title": architecture.title,
+                        "paper": architecture.paper, "settings": dict(settings)})
+    return catalog
+
+
+__all__ += ["run_status", "preset_catalog"]
+# ---------------------------------------------------------------------- end web studio

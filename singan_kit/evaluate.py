@@ -47,6 +47,11 @@ def evaluate_images(real: Tensor, samples: Tensor, seed: int = 0, inception_weig
         raise UserError("evaluation needs at least 2 samples (diversity is a spread over samples)")
     if real.shape[1] != samples.shape[1]:
         raise UserError(f"real image and samples differ in channels: {real.shape[1]} vs {samples.shape[1]}")
+    for name, images in (("real image", real), ("samples", samples)):  # a metric of NaN means nothing
+        bad = int((~torch.isfinite(images)).sum())
+        if bad:
+            raise UserError(f"the {name} hold {bad} NaN or infinite value(s): no metric is computed "
+                            "(are the run's weights damaged?)")
     if swd_error:
         swd, swd_se = patch_swd_with_error(real, samples, seed=seed)
         result = {"swd": swd, "swd_se": swd_se}

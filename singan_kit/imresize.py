@@ -43,10 +43,17 @@ def ceil_size(length: int, scale: float) -> int:
 @lru_cache(maxsize=512)
 def _weights(in_len: int, out_len: int, scale: float, antialias: bool) -> np.ndarray:
     """Resampling matrix ``[out_len, in_len]`` for one axis (rows sum to 1)."""
+    return weight_rows(in_len, scale, antialias, 0, out_len)
+
+
+def weight_rows(in_len: int, scale: float, antialias: bool, first: int, stop: int) -> np.ndarray:
+    """Rows ``first .. stop-1`` ``[stop - first, in_len]`` of one axis's resampling matrix, each
+    computed exactly as in the whole matrix (tiled sampling resizes a tile at a time with them)."""
     kernel_width = 4.0
     if antialias and scale < 1:
         kernel_width /= scale
-    x = np.arange(1, out_len + 1, dtype=np.float64)
+    out_len = stop - first
+    x = np.arange(first + 1, stop + 1, dtype=np.float64)
     u = x / scale + 0.5 * (1.0 - 1.0 / scale)  # output pixel centre in input coordinates (1-based)
     left = np.floor(u - kernel_width / 2.0)
     taps = int(math.ceil(kernel_width)) + 2

@@ -19,6 +19,8 @@ from torch import Tensor
 from ganbase.errors import UserError
 from singan_kit.imresize import ceil_size, imresize
 
+MAX_SCALES = 64  # the paper's rule gives 8-12; 64 allows --scale-factor up to ~0.96 at 250/25 px
+
 
 @dataclass(frozen=True)
 class Pyramid:
@@ -84,6 +86,12 @@ def compute_pyramid(height: int, width: int, min_size: int = 25, max_size: int =
     num_scales = math.ceil(math.log(min_size / short) / log_f0 - 1e-9) + 1
     scales_to_stop = math.ceil(math.log(min(max_size, long) / long) / log_f0 - 1e-9)
     stop_scale = num_scales - scales_to_stop
+    if stop_scale + 1 > MAX_SCALES:  # a factor near 1 (0.9999 gives thousands) would train for days
+        raise UserError(
+            f"scale factor {scale_factor_init:g} gives {stop_scale + 1} scales for a {width}x{height} px image "
+            f"(min_size={min_size}, max_size={max_size}), above the limit of {MAX_SCALES}; lower --scale-factor "
+            f"(the paper uses 0.75) or raise --min-size"
+        )
     fine_short = min(fine_h, fine_w)
     if fine_short == min_size or stop_scale < 1:
         # The finest scale is already as small as the coarsest may be: a single scale.

@@ -32,9 +32,18 @@ from ganbase.io.checkpoint import (
     load_tensors,
     read_json,
 )
+from ganbase.io.run_safety import RunKind, register_run_kind
 from singan_kit.architectures import registry as registered
 from singan_kit.architectures.base import RunConfig
+from singan_kit.architectures.scale_checkpoint import PROGRESS_FILE
 from singan_kit.pyramid import Pyramid
+from singan_kit.run_validation import (
+    check_config_bounds,
+    check_config_types,
+    check_noise_amps,
+    check_pyramid_data,
+    check_tensors,
+)
 
 FORMAT = 1
 CONFIG_FILE = "config.json"
@@ -80,13 +89,17 @@ def read_meta(run_dir: str | Path) -> dict:
         raise UserError(f"{run_dir} holds a {meta['architecture']!r} model, unknown to this version: "
                         "upgrade singan-kit")
     config_class = registered.get(meta["architecture"]).config_class
-    try:
-        meta["config"] = config_class.from_dict(meta["config"])
+    where = run_dir / CONFIG_FILE
+    try:  # types, ranges and finiteness first: singan_kit.run_validation
+        data = check_config_types(config_class, meta["config"], where)
+        check_pyramid_data(meta["pyramid"], where)
+        amps = check_noise_amps(meta["noise_amps"], meta["scales_done"], where)
+        done = meta["scales_done"]
+        meta["config"] = config_class.from_dict(data)
         meta["pyramid"] = Pyramid.from_dict(meta["pyramid"])
-        amps = [float(a) for a in meta["noise_amps"]]
-        done = int(meta["scales_done"])
     except (KeyError, TypeError, ValueError) as exc:
         raise UserError(f"corrupt {run_dir / CONFIG_FILE}: bad or missing field {exc}") from None
+    check_config_bounds(meta["config"], where)
     if meta["config"].architecture != meta["architecture"]:
         raise UserError(f"corrupt {run_dir / CONFIG_FILE}: the config's architecture is not {meta['architecture']!r}")
     if done != len(amps) or done > meta["pyramid"].num_scales:
@@ -97,6 +110,7 @@ def read_meta(run_dir: str | Path) -> dict:
 
 def load_reals(run_dir: Path, pyramid: Pyramid, device: torch.device | str) -> list[torch.Tensor]:
     tensors = load_tensors(run_dir / PYRAMID_FILE, device)
+    check_tensors(tensors, run_dir / PYRAMID_FILE)
     reals = []
     for n, (h, w) in enumerate(pyramid.sizes):
         real = tensors.get(f"real_{n}")
@@ -127,6 +141,7 @@ def load_model(run_dir: str | Path, device: torch.device | str = "cpu", min_scal
         raise UserError(f"{run_dir} has no trained scale yet; finish it with: singan train --resume {run_dir}")
     reals = load_reals(run_dir, meta["pyramid"], device)
     weights = load_tensors(run_dir / GENERATORS_FILE, device) if done else {}
+    check_tensors(weights, run_dir / GENERATORS_FILE)
     build_model = architecture_of(meta).build_model
     return build_model(meta, reals, weights, str(run_dir / GENERATORS_FILE)).to(device).eval()
 
@@ -178,3 +193,11 @@ def write_log(run_dir: str | Path, scale: int, rows: list[dict], fields: list[st
     writer.writeheader()
     writer.writerows(kept + list(rows))
     atomic_write_text(path, buffer.getvalue())
+
+
+# ---------------------------------------------------------------------- data safety (issue 22)
+# What a SinGAN run is to the shared ownership and output-path checks (ganbase.io.run_safety).
+register_run_kind("singan", RunKind(
+    title="SinGAN run", matches=lambda config: config.get("model") == "singan",
+    own_names=frozenset({CONFIG_FILE, PYRAMID_FILE, GENERATORS_FILE, DISCRIMINATORS_FILE, LOG_FILE,
+                         "real.png", "previews", PROGRESS_FILE})))

@@ -22,6 +22,7 @@ TRAINING_MODULES = (
     "singan_kit.architectures.singan.train",
     "singan_kit.architectures.singan.fit",
     "singan_kit.architectures.consingan.train",
+    "singan_kit.architectures.training_free",
     "singan_kit.apps.tuning",
     "singan_kit.batch.train_folder",
     "ganbase.zoo.training",

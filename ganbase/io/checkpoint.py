@@ -77,7 +77,9 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+    # surrogateescape: a non-UTF-8 file name (which Python decodes to lone surrogates) is written
+    # back as its original bytes instead of failing the whole write
+    atomic_write_bytes(path, text.encode("utf-8", errors="surrogateescape"))
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
@@ -108,14 +110,20 @@ def complete_csv_rows(text: str) -> list[list[str]]:
     return rows[:1] + [row for row in rows[1:] if len(row) == len(rows[0])]
 
 
+MAX_JSON_BYTES = 16 * 1024 * 1024
+
+
 def read_json(path: str | os.PathLike) -> dict:
     """Read a JSON object; a missing or corrupt file becomes a one-line UserError."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"missing file: {path}")
+    size = path.stat().st_size
+    if size > MAX_JSON_BYTES:  # the project's JSON files are kilobytes; never read a huge one into memory
+        raise UserError(f"corrupt JSON file {path}: {size:,} bytes, above the limit of {MAX_JSON_BYTES:,}")
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise UserError(f"corrupt JSON file {path}: {exc}") from None
     if not isinstance(obj, dict):
         raise UserError(f"corrupt JSON file {path}: expected an object")
@@ -162,5 +170,19 @@ def check_state_dict(expected: Mapping[str, torch.Tensor], tensors: Mapping[str,
     elif unexpected:
         detail = f"unexpected {unexpected[:2]}"
     else:
+        check_values(expected, tensors, path)
         return
     raise UserError(f"weights in {path} do not match {what}: {detail}")
+
+
+def check_values(expected: Mapping[str, torch.Tensor], tensors: Mapping[str, torch.Tensor],
+                 path: str | os.PathLike) -> None:
+    """Refuse weights of another dtype than the network's (a float64 weight) or with NaN/inf values."""
+    for key in sorted(expected):
+        tensor = tensors[key]
+        if tensor.dtype != expected[key].dtype:
+            raise UserError(f"weights in {path}: {key} is {str(tensor.dtype).removeprefix('torch.')}, "
+                            f"expected {str(expected[key].dtype).removeprefix('torch.')}")
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise UserError(f"weights in {path}: {key} has {int((~torch.isfinite(tensor)).sum())} "
+                            "NaN or infinite value(s)")

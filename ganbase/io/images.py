@@ -1,27 +1,202 @@
 """Reading, converting and writing single images (SinGAN's inputs, samples and previews).
 
-Any format imageio/Pillow reads is accepted; grayscale, gray+alpha, RGBA, palette and 16-bit
-images are converted to 3-channel float RGB in [0, 1]. Problems (missing, not an image,
-truncated, NaN or infinite values in float images, too many channels, decompression bombs beyond
-Pillow's limit) become one-line :class:`UserError` messages.
+Every image any command reads goes through :func:`read_image`, one decoder with an explicit policy
+per Pillow mode, bit depth and orientation (the table is in ``docs/crash_safety.md``, "Input
+validation"):
+
+- the pixel count is checked from the file's header *before* anything is decoded, against
+  ``GANBASE_MAX_IMAGE_PIXELS`` (default 8192x8192 = 67 megapixels), so decompression bombs of
+  every container (PNG, JPEG, GIF, TIFF, WebP, ...) are refused without allocating;
+- multi-frame files (GIF, APNG, WebP, multi-page TIFF) give their first frame; no other frame is
+  decoded;
+- the EXIF orientation (all 8 values) is applied;
+- ``1``/``L``/``LA`` are gray, ``P``/``PA`` are expanded through their palette, ``CMYK`` (Adobe
+  inverted JPEGs included, which Pillow un-inverts), ``YCbCr`` and ``HSV`` are converted to RGB,
+  alpha is dropped with a note, 16-bit integers are scaled by 65535, float images must be finite
+  and in [0, 1]; ``LAB`` and anything else is refused in one line naming the mode;
+- TIFFs Pillow cannot decode (float RGB, more than 4 samples) are read with tifffile, page 0 only.
+
+Problems become one-line :class:`UserError` messages.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
 import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 
 from ganbase.errors import UserError
 from ganbase.io.checkpoint import atomic_write_bytes
 
+MAX_PIXELS_ENV = "GANBASE_MAX_IMAGE_PIXELS"
+DEFAULT_MAX_PIXELS = 8192 * 8192  # 67 Mpx: any camera up to 61 Mpx; 805 MB as float32 RGB
+FLOAT_TOLERANCE = 1e-3  # float pixels this far outside [0, 1] are rounding, not another range
+TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
+GRAY_MODES = {"1", "L", "I", "F", "I;16", "I;16L", "I;16B", "I;16N"}
+RGB_MODES = {"RGB": None, "RGBX": None, "RGBA": "RGBA image: alpha channel dropped",
+             "RGBa": "RGBA image: alpha channel dropped", "LA": "gray+alpha image: alpha dropped",
+             "La": "gray+alpha image: alpha dropped", "PA": "palette image: alpha dropped",
+             "CMYK": "CMYK image converted to RGB (no colour profile applied)",
+             "YCbCr": "YCbCr image converted to RGB", "HSV": "HSV image converted to RGB"}
 
-def load_image(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
-    """Load an image as ``float32 [H, W, 3]`` RGB in ``[0, 1]`` plus notes on any conversion."""
+
+def max_image_pixels() -> int:
+    """The pixel-count limit for decoded images: ``GANBASE_MAX_IMAGE_PIXELS`` or the default."""
+    value = os.environ.get(MAX_PIXELS_ENV, "").strip()
+    if not value:
+        return DEFAULT_MAX_PIXELS
+    try:
+        limit = int(value)
+    except ValueError:
+        limit = 0
+    if limit < 1:
+        raise UserError(f"{MAX_PIXELS_ENV} must be a whole number of pixels >= 1, got {value!r}")
+    return limit
+
+
+def check_pixel_count(path: Path, width: int, height: int, limit: int | None = None) -> None:
+    """Refuse an image whose header declares more pixels than the limit, before decoding it."""
+    limit = max_image_pixels() if limit is None else limit
+    if width < 1 or height < 1:
+        raise UserError(f"cannot read image {path}: it declares {width}x{height} px")
+    if width * height > limit:
+        raise UserError(
+            f"cannot read image {path}: {width}x{height} px ({width * height:,} pixels) exceeds limit of "
+            f"{limit:,} pixels (a decompression bomb?); set {MAX_PIXELS_ENV} to raise it"
+        )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _scale_float(path: Path, array: np.ndarray) -> np.ndarray:
+    array = array.astype(np.float32)
+    bad = int(np.count_nonzero(~np.isfinite(array)))
+    if bad:
+        raise UserError(f"image {path} has {bad} NaN or infinite pixel value(s)")
+    low, high = float(array.min()), float(array.max())
+    if low < -FLOAT_TOLERANCE or high > 1 + FLOAT_TOLERANCE:
+        raise UserError(f"image {path} has float pixel values from {low:g} to {high:g}, outside [0, 1]; "
+                        "rescale it to [0, 1] or save it as 8 or 16 bits")
+    return np.clip(array, 0.0, 1.0)
+
+
+def _scale_integers(path: Path, array: np.ndarray, notes: list[str]) -> np.ndarray:
+    """Integer pixels -> float [0, 1] by their type's range (mode ``I``: the 16-bit range)."""
+    if array.dtype == bool:
+        return array.astype(np.float32)
+    if array.dtype == np.uint8:
+        return array.astype(np.float32) / 255.0
+    if array.dtype.kind == "u" and array.dtype.itemsize in (2, 4):
+        notes.append(f"{8 * array.dtype.itemsize}-bit image converted to float")
+        return (array.astype(np.float64) / np.iinfo(array.dtype).max).astype(np.float32)
+    if array.dtype.kind == "i":  # Pillow's mode I: 16-bit PNG/PGM, or signed TIFF samples
+        low, high = int(array.min()), int(array.max())
+        if low < 0 or high > 65535:
+            raise UserError(f"cannot read image {path}: integer pixel values from {low} to {high} are outside "
+                            "0..65535 (mode I); save it as 8 or 16 bits")
+        notes.append("16-bit image converted to float")
+        return array.astype(np.float32) / 65535.0
+    raise UserError(f"cannot read image {path}: unsupported pixel type {array.dtype}")
+
+
+def _read_pillow(path: Path, image: Image.Image, limit: int, notes: list[str]) -> np.ndarray:
+    check_pixel_count(path, *image.size, limit)
+    if getattr(image, "is_animated", False):  # reads frame headers only, decodes no other frame
+        notes.append("multi-frame image: using the first frame")
+    image.load()  # decodes frame 0 only
+    orientation = image.getexif().get(0x0112, 1)
+    if orientation in range(2, 9):
+        image = ImageOps.exif_transpose(image)
+        notes.append(f"EXIF orientation {orientation} applied")
+    mode = image.mode
+    if image.format == "TIFF" and image.tag_v2.get(262) == 0 and mode not in ("1", "L"):
+        raise UserError(f"cannot read image {path}: a white-is-zero (MINISWHITE) TIFF of mode {mode} is not "
+                        "supported; save it as black-is-zero")
+    if mode == "P":
+        has_alpha = "transparency" in image.info
+        image = image.convert("RGBA" if has_alpha else "RGB")
+        if has_alpha:
+            notes.append("palette image with transparency: alpha dropped")
+        mode = image.mode
+    if mode in GRAY_MODES:
+        array = np.asarray(image)
+        if mode == "F":
+            return _scale_float(path, array)
+        if mode == "1":
+            return array.astype(np.float32)
+        return _scale_integers(path, array, notes)
+    if mode in RGB_MODES:
+        if RGB_MODES[mode]:
+            notes.append(RGB_MODES[mode])
+        if mode in ("LA", "La"):
+            return np.asarray(image.getchannel("L")).astype(np.float32) / 255.0
+        return np.asarray(image.convert("RGB")).astype(np.float32) / 255.0
+    raise UserError(f"cannot read image {path}: Pillow mode {mode} is not supported; convert it to RGB")
+
+
+def _read_tiff(path: Path, limit: int, notes: list[str]) -> np.ndarray:
+    """A TIFF Pillow cannot decode (float RGB, many samples): page 0 with tifffile."""
+    try:
+        import tifffile  # imageio's TIFF plugin; only these rare TIFFs need it
+    except ImportError:
+        raise UserError(f"cannot read image {path}: this TIFF needs tifffile (pip install tifffile)") from None
+    try:
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages.first
+            check_pixel_count(path, int(page.imagewidth), int(page.imagelength), limit)
+            photometric = getattr(page.photometric, "name", str(page.photometric))
+            if photometric not in ("MINISBLACK", "MINISWHITE", "RGB"):
+                raise UserError(f"cannot read image {path}: TIFF photometric {photometric} with "
+                                f"{page.samplesperpixel} samples of {page.dtype} is not supported; convert it to RGB")
+            if tif.pages.is_multipage:  # from the first page's link to the next
+                notes.append("multi-page TIFF: using the first page")
+            array = page.asarray()
+            axes = page.axes
+    except UserError:
+        raise
+    except Exception as exc:  # tifffile raises many types for damaged files
+        raise UserError(f"cannot read image {path}: {_first_line(exc)}") from None
+    if "S" in axes and array.ndim == 3:
+        array = np.moveaxis(array, axes.index("S"), -1)
+    if array.ndim == 3 and array.shape[2] not in (1, 2, 3, 4):
+        raise UserError(f"cannot read image {path}: {array.shape[2]} channels")
+    if array.ndim not in (2, 3):
+        raise UserError(f"cannot read image {path}: unexpected array shape {array.shape}")
+    if array.ndim == 3 and array.shape[2] in (2, 4):
+        notes.append("alpha channel dropped")
+        array = array[:, :, : array.shape[2] - 1]
+    array = _scale_float(path, array) if array.dtype.kind == "f" else _scale_integers(path, array, notes)
+    return 1.0 - array if photometric == "MINISWHITE" else array
+
+
+_PILLOW_LIMIT_LOCK = threading.Lock()
+
+
+def _open_without_pillow_limit(path: Path) -> Image.Image:
+    """``Image.open`` (the header only) with Pillow's own, larger bomb check off: the limit here is
+    ours, checked from the same header before decoding. The lock keeps concurrent readers (the web
+    studio) from leaving Pillow's global setting off."""
+    with _PILLOW_LIMIT_LOCK:
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            return Image.open(path)
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
+def read_image(path: str | os.PathLike, max_pixels: int | None = None) -> tuple[np.ndarray, list[str]]:
+    """Decode one image file as ``float32 [H, W, C]`` in ``[0, 1]`` (C = 1 for gray, 3 for RGB)
+    plus notes on any conversion; the one decoder of the project (policy: module docstring)."""
     path = Path(path)
     if not path.exists():
         raise UserError(f"image not found: {path}")
@@ -29,46 +204,38 @@ def load_image(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
         raise UserError(f"not a file: {path}")
     if path.stat().st_size == 0:
         raise UserError(f"cannot read image {path}: the file is empty")
-    try:
-        array = iio.imread(path)
-    except Exception as exc:  # imageio raises many types for unreadable files
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if "Could not find a backend" in reason:
-            reason = "not an image, or a format none of imageio's plugins reads"
-        raise UserError(f"cannot read image {path}: {reason}") from None
+    limit = max_image_pixels() if max_pixels is None else max_pixels
     notes: list[str] = []
-    if array.ndim == 4:  # animated GIF / multi-page TIFF: first frame
-        array = array[0]
-        notes.append("multi-frame image: using the first frame")
-    if array.ndim not in (2, 3) or array.size == 0:
-        raise UserError(f"cannot read image {path}: unexpected array shape {array.shape}")
-    if array.dtype == np.uint16:
-        array = array.astype(np.float32) / 65535.0
-        notes.append("16-bit image converted to float")
-    elif array.dtype == np.uint8:
-        array = array.astype(np.float32) / 255.0
-    elif array.dtype == bool:
-        array = array.astype(np.float32)
-    elif np.issubdtype(array.dtype, np.floating):
-        bad = int(np.count_nonzero(~np.isfinite(array)))
-        if bad:
-            raise UserError(f"image {path} has {bad} NaN or infinite pixel value(s)")
-        array = np.clip(array.astype(np.float32), 0.0, 1.0)
-    elif np.issubdtype(array.dtype, np.integer):
-        array = np.clip(array.astype(np.float32) / float(np.iinfo(array.dtype).max), 0.0, 1.0)
-    else:
-        raise UserError(f"cannot read image {path}: unsupported pixel type {array.dtype}")
-    if array.ndim == 2 or array.shape[2] == 1:
-        array = np.repeat(array.reshape(*array.shape[:2], 1), 3, axis=2)
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        raise UserError(f"cannot read image {path}: {exc.strerror}") from None
+    try:
+        with _open_without_pillow_limit(path) as image:
+            array = _read_pillow(path, image, limit, notes)
+    except UserError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        if magic in TIFF_MAGIC:
+            array = _read_tiff(path, limit, notes)
+        elif isinstance(exc, UnidentifiedImageError):
+            raise UserError(f"cannot read image {path}: not an image, or a format Pillow does not read") from None
+        else:
+            raise UserError(f"cannot read image {path}: {_first_line(exc)}") from None
+    except Exception as exc:  # Pillow's decoders raise many types on damaged data
+        raise UserError(f"cannot read image {path}: {_first_line(exc)}") from None
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    return np.ascontiguousarray(array, dtype=np.float32), notes
+
+
+def load_image(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
+    """Load an image as ``float32 [H, W, 3]`` RGB in ``[0, 1]`` plus notes on any conversion."""
+    array, notes = read_image(path)
+    if array.ndim == 2:
+        array = np.repeat(array[:, :, None], 3, axis=2)
         notes.append("grayscale image converted to RGB")
-    elif array.shape[2] == 2:
-        array = np.repeat(array[:, :, :1], 3, axis=2)
-        notes.append("gray+alpha image: alpha dropped, converted to RGB")
-    elif array.shape[2] == 4:
-        array = array[:, :, :3]
-        notes.append("RGBA image: alpha channel dropped")
-    elif array.shape[2] != 3:
-        raise UserError(f"cannot read image {path}: {array.shape[2]} channels")
     return np.ascontiguousarray(array), notes
 
 

@@ -123,6 +123,12 @@ def world_from_env() -> World:
     size = _env_int("WORLD_SIZE", 1)
     if size <= 1:
         return SINGLE
+    # torchrun sets all of these; a WORLD_SIZE left in the environment by something else must not
+    # end in a traceback from the rendezvous
+    missing = [name for name in ("MASTER_ADDR", "MASTER_PORT") if not os.environ.get(name)]
+    if missing:
+        raise UserError(f"WORLD_SIZE={size} is set but {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} "
+                        "not: start the job with torchrun, or unset WORLD_SIZE to run as one process")
     local_size = _env_int("LOCAL_WORLD_SIZE", 1)
     return World(_env_int("RANK", 0), size, _env_int("LOCAL_RANK", 0), max(1, local_size))
 

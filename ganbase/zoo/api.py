@@ -16,6 +16,7 @@ evaluating through this module never load the trainer. No paper.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +27,9 @@ from torch import Tensor
 from ganbase.errors import UserError
 from ganbase.io.checkpoint import atomic_write_text
 from ganbase.io.grids import make_grid, sample_sheet, save_image_files, save_png
-from ganbase.io.images import to_uint8
+from ganbase.io.images import check_output_path, to_uint8
 from ganbase.runtime.device import resolve_device
+from ganbase.runtime.memory import check_fits
 from ganbase.runtime.threads import restored_threads
 from ganbase.zoo.data.datasets import BUILTIN_DESCRIPTIONS, DataConfig
 from ganbase.zoo.data.translation import TRANSLATION_DESCRIPTIONS
@@ -35,6 +37,7 @@ from ganbase.zoo.evaluation.paired import evaluate_paired, has_test_split
 from ganbase.zoo.evaluation.quality import evaluate_zoo_run
 from ganbase.zoo.evaluation.report import build_zoo_report
 from ganbase.zoo.inference import sampling
+from ganbase.zoo.inference.gatys import GatysConfig
 from ganbase.zoo.inference.runs import SAMPLES_DIR, load_model, read_run_config
 from ganbase.zoo.inference.translate import translate_files
 from ganbase.zoo.models import ModelInfo, get_model_class, model_info, model_names
@@ -51,7 +54,7 @@ __all__ = [
     "DEFAULT_STEPS", "DataConfig", "Evaluation", "Samples", "TrainConfig", "TrainResult", "datasets",
     "default_grid", "evaluate", "held_out_scores", "interpolate", "is_translator", "mix", "models",
     "paper_default_exceptions", "parse_options", "report", "resolve_label", "resume", "sample", "save_grid",
-    "save_samples", "train", "translate",
+    "save_samples", "stylize", "train", "translate",
 ]
 
 # ----- ganzoo list --------------------------------------------------------------------------
@@ -109,13 +112,16 @@ def train(model: str, out: str | os.PathLike, data: str | None, *, steps: int | 
           sample_every: int = TrainConfig.sample_every, checkpoint_every: int = TrainConfig.checkpoint_every,
           log_every: int = TrainConfig.log_every, options: Mapping[str, Any] | Sequence[str] | None = None,
           direction: str = DataConfig.direction, jitter: bool = DataConfig.jitter, flip: bool = DataConfig.flip,
-          threads: int | None = None, sync_batchnorm: bool = False, quiet: bool = False) -> TrainResult:
+          threads: int | None = None, sync_batchnorm: bool = False, quiet: bool = False,
+          style_data: str | None = None, vgg_weights: str | None = None) -> TrainResult:
     """Train ``model`` from scratch into the new run folder ``out`` (``ganzoo train``).
 
     ``steps``, ``batch_size``, ``ema_decay`` and ``lr_schedule`` left None take the defaults of
     :func:`ganbase.zoo.training.config.train_config` (``DEFAULT_STEPS`` and the model's paper).
     Under torchrun: DistributedDataParallel, ``batch_size`` is the global batch. ``threads``: torch
-    CPU threads for this call only."""
+    CPU threads for this call only. Style transfer models (adain): ``style_data`` is the folder of
+    style images (``data`` holds the content images) and ``vgg_weights`` the VGG-19 file (else
+    ``$GANBASE_VGG_WEIGHTS``)."""
     from ganbase.runtime.distributed import distributed_world
     from ganbase.zoo.training.launch import start_training
 
@@ -125,12 +131,16 @@ def train(model: str, out: str | os.PathLike, data: str | None, *, steps: int | 
         if data is None:
             raise UserError("missing --data (a folder or one of digits, shapes, faces, gaussians)")
         data_config = DataConfig(source=data, image_size=image_size, channels=channels,
-                                 direction=direction, jitter=jitter, flip=flip)
+                                 direction=direction, jitter=jitter, flip=flip, style_source=style_data or "")
+        options = _with_vgg_weights(model, parse_options(options), vgg_weights, style_data)  # issue 24
         config = train_config(model, steps, batch_size, ema_decay, lr_schedule, seed=seed, amp=amp,
                               sample_every=sample_every, checkpoint_every=checkpoint_every,
                               log_every=log_every)
+        # float32 images of one batch alone, at least one channel: a lower bound of what training holds
+        check_fits(config.batch_size * image_size ** 2 * (channels or 1) * 4,
+                   f"a batch of {config.batch_size} images of {image_size}x{image_size} px", "--batch-size")
         with distributed_world(device, threads=threads) as (world, process_device):
-            losses = start_training(model, data_config, config, out, parse_options(options),
+            losses = start_training(model, data_config, config, out, options,
                                     process_device, quiet, world, sync_batchnorm)
     return TrainResult(out, model, model_class.data_kind, losses, world.is_main)
 
@@ -195,7 +205,11 @@ def sample(run: str | os.PathLike, num: int = 64, seed: int = 0, label: str | in
 
     ``label``: class index or name (conditional models); ``truncation``: psi in w (style models);
     ``vary_noise``: one latent from ``seed`` with ``num`` noise inputs (style models)."""
-    model, config, step = load_model(run, resolve_device(device), use_ema=use_ema)
+    torch_device = resolve_device(device)
+    size = int(read_run_config(run)["data"]["image_size"])
+    # the float32 samples alone, at least one channel: a lower bound of what drawing them holds
+    check_fits(num * size ** 2 * 4, f"{num} samples of {size}x{size} px", "--num", torch_device)
+    model, config, step = load_model(run, torch_device, use_ema=use_ema)
     if vary_noise:
         data = sampling.vary_noise(model, num, seed, 1.0 if truncation is None else truncation)
     else:
@@ -296,3 +310,65 @@ def report(run: str | os.PathLike, out: str | os.PathLike | None = None, data: s
     """Write the HTML report of ``run`` (``ganzoo report``; default ``RUN/report.html``)."""
     return build_zoo_report(run, out, data=data, with_eval=with_eval, eval_num=eval_num, seed=seed,
                             device=str(resolve_device(device)))
+
+
+# ----- ganzoo stylize: neural style transfer (issue 24) -------------------------------------
+
+def _with_vgg_weights(model: str, options: dict[str, Any], vgg_weights: str | None,
+                      style_data: str | None) -> dict[str, Any]:
+    """Models with a ``vgg_weights`` option (adain) get the user's VGG-19 file, found before any
+    training starts (``vgg_weights``, else ``$GANBASE_VGG_WEIGHTS``); other models refuse one
+    and ``style_data``."""
+    from ganbase.nn.vgg import vgg_weights_path
+
+    if "vgg_weights" not in {field.name for field in dataclasses.fields(get_model_class(model).config_class)}:
+        for name, value in (("--vgg-weights", vgg_weights), ("--style-data", style_data)):
+            if value is not None:
+                raise UserError(f"{name} is for style transfer models; {model} takes none")
+        return options
+    return {**options, "vgg_weights": str(vgg_weights_path(vgg_weights or options.get("vgg_weights")))}
+
+
+def stylize(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, style: Sequence[str | os.PathLike], *,
+            method: str | None = None, style_weights: Sequence[float] = (), alpha: float = 1.0,
+            preserve_color: bool = False, vgg_weights: str | None = None, steps: int = GatysConfig.steps,
+            content_weight: float = GatysConfig.content_weight, style_weight: float = GatysConfig.style_weight,
+            optimizer: str = GatysConfig.optimizer, lr: float = GatysConfig.lr, init: str = GatysConfig.init,
+            size: int = GatysConfig.size, seed: int = GatysConfig.seed, device: str = "auto",
+            threads: int | None = None, quiet: bool = False) -> dict[str, Any]:
+    """``ganzoo stylize``. Gatys et al. 2016 (``inputs`` = [content image], ``out`` an image file,
+    one ``style``; the optimisation settings; ``vgg_weights`` or ``$GANBASE_VGG_WEIGHTS``) or a
+    trained adain run (``inputs`` = [run, image or folder], ``out`` a folder; several styles mixed
+    by ``style_weights``; ``alpha``). Returns ``method``, ``count`` and, for adain, ``step``."""
+    from ganbase.nn.vgg import load_vgg19
+    from ganbase.zoo.inference.gatys import STYLE_LAYERS, stylize_file
+    from ganbase.zoo.inference.stylize import StyleMix, load_adain_run, stylize_files
+
+    inputs = [Path(item) for item in inputs]
+    chosen = method or ("adain" if len(inputs) == 2 else "gatys")
+    expected_inputs = {"gatys": 1, "adain": 2}.get(chosen)
+    if expected_inputs is None:
+        raise UserError(f"unknown --method {chosen!r}; use gatys or adain")
+    if len(inputs) != expected_inputs:
+        raise UserError("gatys takes one CONTENT image; adain takes a RUN folder and a CONTENT image or folder"
+                        f" (got {len(inputs)} argument(s))")
+    with restored_threads(threads):
+        resolved = resolve_device(device)
+        if chosen == "adain":
+            model, step = load_adain_run(inputs[0], resolved)
+            count = stylize_files(model, inputs[1], out, StyleMix(tuple(Path(s) for s in style),
+                                                                  tuple(style_weights), alpha, preserve_color))
+            return {"method": chosen, "count": count, "step": step}
+        if len(style) != 1 or style_weights:
+            raise UserError("gatys takes exactly one --style image (style mixing is for adain runs)")
+        config = GatysConfig(steps=steps, content_weight=content_weight, style_weight=style_weight,
+                             optimizer=optimizer, lr=lr, init=init, size=size, preserve_color=preserve_color,
+                             seed=seed)
+        config.validate()
+        out = check_output_path(out, inputs[0], style[0])
+        for path in (inputs[0], Path(style[0])):
+            if not path.is_file():
+                raise UserError(f"image not found: {path}")
+        encoder = load_vgg19(vgg_weights, last=STYLE_LAYERS[-1], pool="avg", device=resolved)
+        height, width = stylize_file(inputs[0], Path(style[0]), out, encoder, config, quiet)
+        return {"method": chosen, "count": 1, "size": (height, width)}

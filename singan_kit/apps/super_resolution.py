@@ -15,15 +15,27 @@ as the finest generator saw in training.
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import torch
 from torch import Tensor
 
 from ganbase.errors import UserError
+from ganbase.runtime.memory import available_memory
 from singan_kit.architectures import make_config, preset_settings
+from singan_kit.architectures.base import CanvasPlan, CanvasStage, sample_streams
 from singan_kit.architectures.singan.config import SinGANConfig
-from singan_kit.architectures.singan.model import GeneratorPyramid, NoiseFn, run_scales, seeded_noise
+from singan_kit.architectures.singan.model import (
+    GeneratorPyramid,
+    NoiseFn,
+    local_scale,
+    run_scales,
+    seeded_noise,
+    upsample_rows,
+)
 from singan_kit.pyramid import upsample_to
+from singan_kit.sample import UNTILED_BYTES, WORKING_MEMORY
+from singan_kit.tiling import plan_bytes, run_plan, stream_source, tile_for_budget
 
 SR_STEP = 2 ** (1 / 3)  # the official per-step upscaling factor before adjustment
 SR_MIN_SIZE = 18
@@ -61,9 +73,25 @@ def _three_channel(noise_fn: NoiseFn) -> NoiseFn:
     return noise
 
 
+def sr_plan(model: GeneratorPyramid, start: Tensor, sizes: list[tuple[int, int]], step_factor: float) -> CanvasPlan:
+    """The SR chain as local operators: the finest generator at every step (three noise channels),
+    the first step on ``start``, every further one on the previous upsampled by ``1 / step_factor``."""
+    generator = model.generators[-1]
+    filters = max(m.out_channels for m in generator.modules() if isinstance(m, torch.nn.Conv2d))
+    return CanvasPlan(start, tuple(
+        CanvasStage(size=tuple(size), noise_channels=3, halo=generator.padding, filters=filters,
+                    apply=partial(local_scale, generator, model.noise_amps[-1]),
+                    upsample=None if step == 0 else partial(upsample_rows, 1.0 / step_factor))
+        for step, size in enumerate(sizes)))
+
+
 @torch.no_grad()
-def super_resolve(model: GeneratorPyramid, factor: float, seed: int = 0) -> Tensor:
-    """The model's finest image upscaled ``factor`` x: ``[1, 3, round(f H), round(f W)]`` in [-1, 1]."""
+def super_resolve(model: GeneratorPyramid, factor: float, seed: int = 0, max_memory: int | None = None) -> Tensor:
+    """The model's finest image upscaled ``factor`` x: ``[1, 3, round(f H), round(f W)]`` in [-1, 1].
+
+    A chain whose untiled estimate exceeds ``UNTILED_BYTES`` runs in exact tiles
+    (:mod:`singan_kit.tiling`) on the same noise, within ``max_memory`` bytes (None: the sampler's
+    ``WORKING_MEMORY`` or what is available): the same result up to float rounding."""
     steps, step_factor = sr_steps(factor)
     image = model.reals[-1]
     height, width = image.shape[-2:]
@@ -74,8 +102,14 @@ def super_resolve(model: GeneratorPyramid, factor: float, seed: int = 0) -> Tens
     generators = [model.generators[-1]] * steps
     amps = [model.noise_amps[-1]] * steps
     start = upsample_to(image, sizes[1], step_factor)
-    out = run_scales(generators, amps, step_factor, start, 0, sizes[1:],
-                     _three_channel(seeded_noise(seed, 1, model.device)))
+    plan = sr_plan(model, start, sizes[1:], step_factor)
+    if plan_bytes(plan, 1, max(sizes[-1])) > UNTILED_BYTES:  # large: the same chain in exact tiles
+        budget = min(available_memory(model.device), WORKING_MEMORY) if max_memory is None else max_memory
+        out = run_plan(plan, stream_source(sample_streams(seed, 1)), 1, tile_for_budget(plan, 1, budget),
+                       model.device)
+    else:
+        out = run_scales(generators, amps, step_factor, start, 0, sizes[1:],
+                         _three_channel(seeded_noise(seed, 1, model.device)))
     target = (round(factor * height), round(factor * width))
     if out.shape[-2] < target[0] or out.shape[-1] < target[1]:
         raise UserError("internal size error in super-resolution")  # ceil sizes never fall short

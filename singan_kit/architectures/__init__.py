@@ -9,6 +9,8 @@ another's; what they share is in ``base.py`` (types, used by inference too) and 
 """
 
 from singan_kit.architectures.consingan import CONSINGAN
+from singan_kit.architectures.gpdm import GPDM
+from singan_kit.architectures.gpnn import GPNN
 from singan_kit.architectures.registry import (
     get,
     make_config,
@@ -22,5 +24,7 @@ from singan_kit.architectures.singan import SINGAN
 
 register(SINGAN)  # its presets first: paper (the default), fast, quick, tiny
 register(CONSINGAN)
+register(GPNN)  # training-free: the run stores the pyramid (Granot et al. 2022)
+register(GPDM)  # training-free: patch distribution matching (Elnekave & Weiss 2022)
 
 __all__ = ["get", "make_config", "names", "preset_names", "preset_settings", "register", "unregister"]

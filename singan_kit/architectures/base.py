@@ -85,6 +85,38 @@ def cpu_batch_size(num_filters: int, size: tuple[int, int], limit: int) -> int:
     return int(max(1, min(limit, CPU_BATCH_BYTES // per_image)))
 
 
+@dataclass(frozen=True)
+class CanvasStage:
+    """One level of a fully convolutional sampler as a local operator, for tiled sampling
+    (:mod:`singan_kit.tiling`): output pixel (y, x) of the level depends only on its input image and
+    its noise within ``halo`` pixels of (y, x), both zero outside the canvas (the global zero padding).
+
+    ``upsample(in_len, out_len, first, stop)`` gives rows ``first .. stop-1`` of the per-axis matrix
+    that resizes the previous level's output to this level (None for the first level: its input is
+    the plan's ``initial`` image). ``apply(noise, image)`` maps a tile grown by ``halo`` on each side,
+    ``noise [b, noise_channels, h + 2 halo, w + 2 halo]`` and ``image [b, 3, ...]``, to the tile's
+    output ``[b, 3, h, w]``. ``filters``: channels of its widest activation (for the memory budget).
+    """
+
+    size: tuple[int, int]
+    noise_channels: int
+    halo: int
+    filters: int
+    apply: Callable[[Tensor, Tensor], Tensor]
+    upsample: Callable[[int, int, int, int], np.ndarray] | None = None
+
+
+@dataclass(frozen=True)
+class CanvasPlan:
+    """The levels a sample runs through, from ``initial`` ``[1, 3, h, w]`` (the input of the first)."""
+
+    initial: Tensor
+    stages: tuple[CanvasStage, ...]
+
+
+# (model, sizes per scale (h, w), start scale) -> CanvasPlan
+CanvasPlanner = Callable[[nn.Module, Sequence[tuple[int, int]], int], CanvasPlan]
+
 # (model, one random stream per sample, sizes per scale (h, w), start scale) -> [N, 3, h, w]
 BatchSampler = Callable[[nn.Module, Sequence[Any], Sequence[tuple[int, int]], int], Tensor]
 # (meta of config.json, real image per scale [1, 3, h, w], tensors of generators.safetensors, file name)
@@ -119,6 +151,16 @@ class Architecture:
     scale_reconstruction: Callable[[nn.Module, int], Tensor]  # (model, scale) -> [1, 3, h, w]
     scale_filters: Callable[[Any, int], int]  # (config, scale) -> filters of the generator at that scale
     level_name: str = "scale"  # what one level is called in messages ("stage" for ConSinGAN)
+    # its levels as local operators, for exact tiled sampling at any size (None: not offered)
+    canvas_plan: CanvasPlanner | None = None
+    # re-synthesis from the run's own patches (GPNN): (model, image [1, 3, H, W] at the finest size,
+    # start level, hole [1, 1, H, W] or None) -> [1, 3, H, W], the image rebuilt from that level on
+    # with source patches that do not touch the hole; None: inpainting, structural analogy and the
+    # patch-based editing and harmonization are not offered
+    resynthesize: Callable[[nn.Module, Tensor, int, Tensor | None], Tensor] | None = None
+    # per-scale generators with noise inputs that images can be injected into: harmonization,
+    # editing, paint-to-image, animation, super-resolution and their fine-tuning are offered
+    scale_generators: bool = False
 
 
 @dataclass
@@ -164,5 +206,5 @@ class ScaleSummary:
                 f"rec {self.rec_loss:.4f}")
 
 
-__all__ = ["Architecture", "BatchSampler", "FitResult", "ModelBuilder", "RunConfig", "ScaleSummary",
+__all__ = ["Architecture", "BatchSampler", "CanvasPlan", "CanvasPlanner", "CanvasStage", "FitResult", "ModelBuilder", "RunConfig", "ScaleSummary",
            "cpu_batch_size", "lr_decay_iter", "sample_seed", "sample_streams"]

@@ -24,11 +24,15 @@ from ganbase import __version__
 from ganbase.errors import TrainingInterrupted, UserError
 from ganbase.io.checkpoint import atomic_write_bytes, remove_temp_files, save_tensors
 from ganbase.io.images import encode_image, load_image, save_image, side_by_side, to_tensor
+from ganbase.io.run_lock import RunLock
+from ganbase.io.run_safety import check_run_target
+from ganbase.runtime.memory import available_memory
 from ganbase.runtime.threads import CoreMonitor, plan_threads, restored_threads
 from singan_kit import run_folder as rf
 from singan_kit.architectures import registry as registered
 from singan_kit.architectures.base import Architecture, RunConfig, ScaleSummary
 from singan_kit.architectures.scale_checkpoint import PROGRESS_FILE, progress_iteration, remove_progress
+from singan_kit.training_memory import check_training_memory
 
 # The scale in progress is saved this often by trainers that checkpoint inside a level (at most one
 # level's few minutes of work are lost); `singan train --checkpoint-minutes` shows it in minutes.
@@ -56,13 +60,13 @@ def create_run(image_path: str | Path, out_dir: str | Path, config: RunConfig, d
     height, width = array.shape[:2]
     architecture = registered.get(config.architecture)
     pyramid = architecture.compute_pyramid(config, height, width)
+    check_training_memory(config, pyramid.sizes, available_memory(device))  # before anything is written
     if pyramid.resize_factor < 1:
         fh, fw = pyramid.finest_size
         notes.append(f"image is {width}x{height} px, larger than max_size={config.max_size}: "
                      f"downscaled to {fw}x{fh}")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UserError(f"--out {out_dir} is a file; the run needs a folder")
-    if out_dir.exists() and any(out_dir.iterdir()):
+    target = check_run_target(out_dir, "singan", bool(overwrite))  # never another kind's run (issue 22)
+    if target != "new":
         if not overwrite:
             raise UserError(f"output folder {out_dir} already exists and is not empty; "
                             "use --resume to continue it or --overwrite to replace it")
@@ -92,8 +96,10 @@ class LevelTrainer:
     def __init__(self, run_dir: str | Path, device: torch.device | str = "cpu", progress: bool = True,
                  on_scale_end: Callable[[ScaleSummary], None] | None = None, log_every: int = 10,
                  threads: int | None = None, sync_timing: bool = False, cuda_graphs: bool = True,
-                 channels_last: bool | None = None, checkpoint_seconds: float | None = CHECKPOINT_SECONDS) -> None:
+                 channels_last: bool | None = None, checkpoint_seconds: float | None = CHECKPOINT_SECONDS,
+                 on_iteration: Callable[[int, int], None] | None = None) -> None:
         self.run_dir = Path(run_dir)
+        self.on_iteration = on_iteration  # (level, iteration) before each iteration: live progress (web studio)
         self.device = torch.device(device)
         self.checkpoint_seconds = checkpoint_seconds
         self.cuda_graphs = cuda_graphs  # replay each iteration as a CUDA graph on CUDA devices
@@ -157,6 +163,8 @@ class LevelTrainer:
     def thread_replanner(self, scale: int, filters: int) -> Callable[[int], None]:
         """A per-iteration callback that re-plans the threads once a second (cores freed or taken)."""
         def replan(iteration: int) -> None:
+            if self.on_iteration is not None:
+                self.on_iteration(scale, iteration)
             if self._monitor.seconds_since_reading() >= REPLAN_THREADS_SECONDS:
                 self.plan_threads(scale, filters)
         return replan
@@ -190,30 +198,38 @@ def train(image_path: str | Path | None, out_dir: str | Path, config: RunConfig 
           device: torch.device | str = "cpu", resume: bool = False, overwrite: bool = False,
           progress: bool = True, on_scale_end: Callable[[ScaleSummary], None] | None = None,
           threads: int | None = None, on_notes: Callable[[list[str]], None] | None = None,
-          checkpoint_seconds: float | None = CHECKPOINT_SECONDS) -> torch.nn.Module:
+          checkpoint_seconds: float | None = CHECKPOINT_SECONDS,
+          on_iteration: Callable[[int, int], None] | None = None) -> torch.nn.Module:
     """Train the config's architecture (SinGAN by default) on one image into ``out_dir``, or continue
     ``out_dir`` with ``resume=True``. Trainers that checkpoint inside a level (SinGAN) save the level in
-    progress every ``checkpoint_seconds`` (None: never); ConSinGAN saves per stage only."""
+    progress every ``checkpoint_seconds`` (None: never); ConSinGAN saves per stage only.
+    ``on_iteration(level, iteration)`` is called before every iteration (live progress)."""
     device = torch.device(device)
     if resume:
-        meta = rf.read_meta(out_dir)
-        remove_temp_files(out_dir)  # left by writes that a crash interrupted
-        if meta["scales_done"] == meta["pyramid"].num_scales:
-            return rf.load_model(out_dir, device, architectures=rf.ALL_ARCHITECTURES)
+        rf.read_meta(out_dir)  # a SinGAN run, before the lock touches the folder
+    elif image_path is None:
+        raise UserError("give an image to train on, or --resume a run folder")
     else:
-        if image_path is None:
-            raise UserError("give an image to train on, or --resume a run folder")
-        notes = create_run(image_path, out_dir, config or registered.make_config("paper"), device,
-                           overwrite=overwrite)
-        if on_notes is not None:
-            on_notes(notes)
-    architecture = rf.architecture_of(rf.read_meta(out_dir))
-    trainer = trainer_class(architecture)(out_dir, device, progress=progress, on_scale_end=on_scale_end,
-                                          threads=threads, checkpoint_seconds=checkpoint_seconds)
-    try:
-        return trainer.train()
-    except KeyboardInterrupt:
-        raise interrupted(out_dir) from None
+        check_run_target(out_dir, "singan", bool(overwrite))
+    with RunLock(out_dir, "singan train"):  # one training process per run folder (issue 22)
+        if resume:
+            meta = rf.read_meta(out_dir)
+            remove_temp_files(out_dir)  # left by writes that a crash interrupted
+            if meta["scales_done"] == meta["pyramid"].num_scales:
+                return rf.load_model(out_dir, device, architectures=rf.ALL_ARCHITECTURES)
+        else:
+            notes = create_run(image_path, out_dir, config or registered.make_config("paper"), device,
+                               overwrite=overwrite)
+            if on_notes is not None:
+                on_notes(notes)
+        architecture = rf.architecture_of(rf.read_meta(out_dir))
+        trainer = trainer_class(architecture)(out_dir, device, progress=progress, on_scale_end=on_scale_end,
+                                              threads=threads, checkpoint_seconds=checkpoint_seconds,
+                                              on_iteration=on_iteration)
+        try:
+            return trainer.train()
+        except KeyboardInterrupt:
+            raise interrupted(out_dir) from None
 
 
 def interrupted(run_dir: str | Path) -> TrainingInterrupted:

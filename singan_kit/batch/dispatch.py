@@ -42,9 +42,13 @@ class Outcome:
     is_main: bool = True  # False on torchrun processes other than rank 0, which print nothing
 
     def check(self) -> None:
-        """Refuse a folder in which every item failed (after its summary was shown)."""
-        if self.is_folder and all(r.status == "failed" for r in self.results):
+        """Refuse a folder in which an item failed (after its summary was shown), so that scripts
+        can tell (issue 22)."""
+        failed = sum(r.status == "failed" for r in self.results) if self.is_folder else 0
+        if failed == len(self.results) and failed:
             raise UserError(f"every {self.kind} failed")
+        if failed:
+            raise UserError(f"{failed} of {len(self.results)} {self.kind}s failed (see the table above)")
 
 
 def _check_kind(kind: str) -> None:

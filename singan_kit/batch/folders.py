@@ -49,7 +49,16 @@ def run_names(images: Iterable[Path]) -> dict[Path, str]:
     """The run folder name of each image: its stem, or ``<stem>_<ext>`` where stems collide."""
     images = list(images)
     counts = Counter(p.stem for p in images)
-    return {p: p.stem if counts[p.stem] == 1 else f"{p.stem}_{p.suffix.lstrip('.').lower()}" for p in images}
+    names = {p: p.stem if counts[p.stem] == 1 else f"{p.stem}_{p.suffix.lstrip('.').lower()}" for p in images}
+    # two images on one run would train one and report the other as "already trained" (issue 22);
+    # names differing only in case are one folder on case-insensitive file systems
+    seen: dict[str, Path] = {}
+    for image, name in names.items():
+        other = seen.setdefault(name.casefold(), image)
+        if other != image:
+            raise UserError(f"images {other.name} and {image.name} would both train the run folder {name}: "
+                            "rename one of them")
+    return names
 
 
 def is_run_folder(path: str | Path) -> bool:
@@ -100,11 +109,15 @@ def run_each(names: Iterable[str], work: Callable[[str], str],
     return results
 
 
-def check_folder_target(path: str | Path, option: str) -> Path:
-    """A folder option of folder mode: must not be an existing file."""
+def check_folder_target(path: str | Path, option: str, inputs: str | Path | None = None) -> Path:
+    """A folder option of folder mode: must not be an existing file, nor the folder of ``inputs``
+    (whose ``<name>.png`` it would replace)."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise UserError(f"with a folder of runs or images, {option} must be a folder, not the file {path}")
+    if inputs is not None and path.exists() and path.resolve() == Path(inputs).resolve():
+        raise UserError(f"{option} {path} is the input folder: its outputs would replace the inputs; "
+                        "choose another folder")
     return path
 
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ganbase.io.checkpoint import atomic_write_json
+from ganbase.io.run_lock import pid_alive  # the run lock's staleness test
 from ganbase.runtime.distributed import World, distributed_world
 from singan_kit.batch.folders import ItemResult, Skip
 
@@ -58,16 +59,6 @@ def _claim_record(world: World) -> dict:
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
-
-
 def read_claim(path: Path) -> dict | None:
     """A claim's JSON, or None when it is unreadable (a torn or foreign file counts as stale)."""
     try:
@@ -83,7 +74,7 @@ def is_stale(record: dict | None, world: World) -> bool:
     if record is None:
         return True
     if record["host"] == socket.gethostname():
-        return int(record["pid"]) == os.getpid() or not _pid_alive(int(record["pid"]))
+        return int(record["pid"]) == os.getpid() or not pid_alive(int(record["pid"]))
     return int(record["rank"]) == world.rank and int(record["world_size"]) == world.size
 
 

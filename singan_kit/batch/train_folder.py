@@ -16,13 +16,14 @@ from typing import Callable
 import torch
 
 from ganbase.errors import UserError
+from ganbase.io.run_lock import remove_lock_of
 from ganbase.runtime.distributed import SINGLE, World
 from singan_kit import run_folder as rf
 from singan_kit.architectures.base import RunConfig, ScaleSummary
 from singan_kit.architectures.lifecycle import CHECKPOINT_SECONDS, train
 from singan_kit.batch.dispatch import Item, folder_items, run_items
 from singan_kit.batch.folders import ItemResult, Skip, is_run_folder
-from singan_kit.batch.sharding import finish_claim, release_claim, take_claim
+from singan_kit.batch.sharding import finish_claim, read_claim, release_claim, take_claim
 
 
 def train_images(folder: str | Path, out_root: str | Path, config: RunConfig, device: torch.device,
@@ -46,6 +47,8 @@ def train_images(folder: str | Path, out_root: str | Path, config: RunConfig, de
             if done == total:
                 raise Skip(f"{run_dir} is already trained ({total} scales)")
         claim, took_over = take_claim(out_root, run_dir.name, world) if world.is_distributed else (None, False)
+        if took_over:  # the crashed job's run lock goes with its claim (it may be of another host)
+            remove_lock_of(run_dir, (read_claim(claim) or {}).get("took_over"))
         try:
             # leftovers of a crash before the run's config.json are cleared only under our own stale claim
             if not is_run_folder(run_dir) and run_dir.exists() and any(run_dir.iterdir()) and not took_over:

@@ -195,13 +195,19 @@ def test_singan_sigkill_inside_a_checkpoint_write(target, image, singan_referenc
 def test_singan_sigkill_inside_a_scale_continues_from_its_checkpoint(image, singan_reference, tmp_path):
     run = tmp_path / "run"
     process = start("cli.singan", ["train", str(image), "--out", str(run), *SINGAN_ARGS, "--checkpoint-minutes", "0"])
-    assert wait_for(lambda: scales_done(run) >= 1 and (run / PROGRESS_FILE).is_file(), process), \
-        process.communicate()[1]
+    # Wait until the progress file holds the scale in progress: just after a scale commits, the
+    # previous scale's progress file is still there for a moment (removed after the commit).
+    def inside_a_scale_after_its_checkpoint() -> bool:
+        done = scales_done(run)
+        return done >= 1 and progress_iteration(run, done) is not None
+
+    assert wait_for(inside_a_scale_after_its_checkpoint, process), process.communicate()[1]
     kill(process)
     done = scales_done(run)
     saved = progress_iteration(run, done)
-    assert saved is not None  # killed inside scale `done`, after its checkpoint
-    TRIALS.append(f"singan SIGKILL in scale {done} after its checkpoint at iteration {saved}: "
+    # the kill may still land in that short window after a later commit: resume must work either way
+    where = f"after its checkpoint at iteration {saved}" if saved is not None else "right after its commit"
+    TRIALS.append(f"singan SIGKILL in scale {done} {where}: "
                   + check_singan_after_kill(run, singan_reference))
 
 

@@ -145,10 +145,11 @@ def test_eval_threads_do_not_outlive_the_command(runs, cgan_run, tmp_path):
 
 def test_singan_eval_folder_table_and_csv(runs, tmp_path):
     result = singan("eval", runs, "--num", 3, "--csv", tmp_path / "table.csv", "-q")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # run c is broken: the table, then a non-zero exit for scripts
     lines = result.output.strip().splitlines()
     assert lines[0].split()[:4] == ["run", "scales", "size", "SWD"]
     assert lines[2].startswith("a ") and lines[3].startswith("b ") and "error: corrupt JSON" in lines[4]
+    assert lines[-1] == "Error: 1 of 3 runs failed (see the table above)"
     rows = list(csv.DictReader((tmp_path / "table.csv").open()))
     assert [row["run"] for row in rows] == ["a", "b", "c"] and float(rows[0]["swd"]) > 0 and rows[2]["error"]
 

@@ -8,6 +8,7 @@ cases and the message each one gets.
 
 from __future__ import annotations
 
+import json
 import os
 import struct
 import subprocess
@@ -20,11 +21,14 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 import tifffile
+import torch
 from click.testing import CliRunner
 
 from cli.ganzoo import main as ganzoo
 from cli.singan import main as singan
 from tests.conftest import blob_image
+from tests.helpers import assert_imports_no_training
+from tests.unit.test_image_decoding import gif_header, jpeg_header, tiff_header
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,6 +67,67 @@ def make_files(root: Path) -> None:
         (root / "bad_data" / name).write_bytes((root / name).read_bytes())
     (root / "photos").mkdir()
     iio.imwrite(root / "photos" / "a.png", blob_image(32, 32))
+    make_input_validation_files(root)
+
+
+# --- input validation (issue 22): image modes, decompression bombs, run-folder contents, bounds ---
+
+def make_input_validation_files(root: Path) -> None:
+    """Tiny files that declare huge sizes, modes the decoder refuses, a folder where an image belongs."""
+    (root / "165mpx.png").write_bytes(png_header(12845, 12845))
+    (root / "huge.tif").write_bytes(tiff_header(40000, 40000))
+    (root / "huge.gif").write_bytes(gif_header(20000, 20000))
+    (root / "huge.jpg").write_bytes(jpeg_header(30000, 30000))
+    tifffile.imwrite(root / "lab.tif", np.zeros((40, 56, 3), np.float32), photometric="cielab")
+    tifffile.imwrite(root / "hdr.tif", np.full((40, 56, 3), 4.0, np.float32), photometric="rgb")
+    tifffile.imwrite(root / "int32.tif", np.full((40, 56), 100_000, np.int32), photometric="minisblack")
+    iio.imwrite(root / "good.jpg", blob_image(40, 56))
+    (root / "truncated.jpg").write_bytes((root / "good.jpg").read_bytes()[:300])
+    iio.imwrite(root / "big.png", np.zeros((1500, 2000, 3), np.uint8))
+    (root / "a_folder.png").mkdir()
+    iio.imwrite(root / "ünïcode ✓.png", np.zeros((1, 1, 3), np.uint8))
+
+
+def make_input_validation_runs(runs: Path) -> dict[str, str]:
+    """Copies of the tiny SinGAN and dcgan runs, each with one value a careless edit or a bad disk leaves,
+    and a training-free gpnn run (for `analogy` and `inpaint`)."""
+    from safetensors.torch import load_file, save_file
+
+    def copy(name: str, source: str = "singan") -> Path:
+        target = runs / name
+        target.mkdir()
+        for path in (runs / source).rglob("*"):
+            if path.is_file():
+                (target / path.relative_to(runs / source)).parent.mkdir(parents=True, exist_ok=True)
+                (target / path.relative_to(runs / source)).write_bytes(path.read_bytes())
+        return target
+
+    def edit_meta(run: Path, change) -> None:
+        meta = json.loads((run / "config.json").read_text())
+        change(meta)
+        (run / "config.json").write_text(json.dumps(meta))
+
+    edit_meta(copy("nan_amp"), lambda m: m["noise_amps"].__setitem__(-1, float("nan")))
+    edit_meta(copy("string_lr"), lambda m: m["config"].__setitem__("lr_generator", "fast"))
+    edit_meta(copy("many_filters"), lambda m: m["config"].update(num_filters=100_000, max_filters=100_000))
+    (copy("list_config") / "config.json").write_text("[1, 2, 3]")
+    weights = copy("float64") / "generators.safetensors"
+    tensors = load_file(weights)
+    save_file({k: v.double() if k == "g0.body.0.0.weight" else v for k, v in tensors.items()}, weights)
+    weights = copy("bad_zopt") / "generators.safetensors"
+    save_file({**load_file(weights), "z_opt": torch.zeros(1, 3, 2, 2)}, weights)
+    zoo = copy("zoo_nan", "dcgan")
+    weights = next((zoo / "checkpoints").glob("*/model.safetensors"))
+    tensors = load_file(weights)
+    name = next(k for k, v in tensors.items() if v.is_floating_point() and v.dim() > 1)
+    save_file({**tensors, name: torch.full_like(tensors[name], float("nan"))}, weights)
+    edit_meta(copy("zoo_wide", "dcgan"), lambda m: m["model_config"].__setitem__("width", 100_000))
+    edit_meta(copy("zoo_list", "dcgan"), lambda m: m.__setitem__("model_config", [1, 2]))
+    result = CliRunner().invoke(singan, ["train", str(runs / "img.png"), "--out", str(runs / "gpnn"), "--preset",
+                                         "gpnn", "-q"])
+    assert result.exit_code == 0, result.output
+    return {name: str(runs / name) for name in ("nan_amp", "string_lr", "many_filters", "list_config", "float64",
+                                                "bad_zopt", "zoo_nan", "zoo_wide", "zoo_list", "gpnn")}
 
 
 @dataclass(frozen=True)
@@ -205,6 +270,11 @@ CASES = [
                                                  "{root}/photos/run", *ZOO), "inside the data folder"),
     # ganzoo inference
     Case("zoo sample --num 0", "ganzoo", ("sample", "{zoo_run}", "--num", "0", "--grid", "{root}/g.png"), "--num"),
+    Case("zoo sample --num 100000000", "ganzoo", ("sample", "{zoo_run}", "--num", "100000000", "--grid",
+                                                  "{root}/g.png"), "GB available; lower --num"),
+    Case("zoo --batch-size 100000000", "ganzoo", ("train", "dcgan", "--data", "digits:20", "--out", "{root}/z",
+                                                  *ZOO, "--batch-size", "100000000"),
+         "GB available; lower --batch-size"),
     Case("zoo sample --truncation nan", "ganzoo",
          ("sample", "{zoo_run}", "--truncation", "nan", "--grid", "{root}/g.png"), "--truncation"),
     Case("zoo sample --grid under a file", "ganzoo",
@@ -221,6 +291,85 @@ CASES = [
          ("translate", "{pix2pix_run}", "{root}/nan.tif", "--out", "{root}/t"), "NaN"),
     Case("zoo translate --batch-size 0", "ganzoo",
          ("translate", "{pix2pix_run}", "{root}/good.png", "--out", "{root}/t", "--batch-size", "0"), "--batch-size"),
+]
+
+# --- input validation (issue 22) ---
+CASES += [
+    Case("165-megapixel PNG", "singan", ("train", "{root}/165mpx.png", "--out", "{root}/o", *TINY),
+         "exceeds limit of 67,108,864 pixels"),
+    Case("TIFF declaring 40000x40000", "singan", ("train", "{root}/huge.tif", "--out", "{root}/o", *TINY),
+         "40000x40000 px"),
+    Case("GIF declaring 20000x20000", "singan", ("train", "{root}/huge.gif", "--out", "{root}/o", *TINY),
+         "exceeds limit"),
+    Case("JPEG declaring 30000x30000", "singan", ("train", "{root}/huge.jpg", "--out", "{root}/o", *TINY),
+         "exceeds limit"),
+    Case("CIELAB TIFF", "singan", ("train", "{root}/lab.tif", "--out", "{root}/o", *TINY), "photometric CIELAB"),
+    Case("float TIFF outside [0, 1]", "singan", ("train", "{root}/hdr.tif", "--out", "{root}/o", *TINY),
+         "outside [0, 1]"),
+    Case("32-bit integer TIFF beyond 16 bits", "singan",
+         ("train", "{root}/int32.tif", "--out", "{root}/o", *TINY), "outside 0..65535"),
+    Case("truncated JPEG", "singan", ("train", "{root}/truncated.jpg", "--out", "{root}/o", *TINY),
+         "cannot read image"),
+    Case("unicode name, 1x1 image", "singan", ("train", "{root}/ünïcode ✓.png", "--out", "{root}/o", *TINY),
+         "1x1 px"),
+    Case("--scale-factor 0.9999", "singan",
+         ("train", "{root}/good.png", "--out", "{root}/o", "--scale-factor", "0.9999", *TINY),
+         "above the limit of 64"),
+    Case("--max-filters 100000", "singan", ("train", "{root}/good.png", "--out", "{root}/o", "--num-filters",
+                                            "100000", "--max-filters", "100000", *TINY), "max_filters must be <= 1024"),
+    Case("training beyond the memory left", "singan",
+         ("train", "{root}/big.png", "--out", "{root}/o", *TINY, "--max-size", "2000", "--num-filters", "1024",
+          "--max-filters", "1024"), "training needs about"),
+    Case("sample a run with a NaN noise amplitude", "singan", ("sample", "{nan_amp}", "--out", "{root}/s"),
+         "noise amplitude of scale 3 is nan"),
+    Case("eval a run with a NaN noise amplitude", "singan", ("eval", "{nan_amp}"), "noise amplitude"),
+    Case("sample a run with a string learning rate", "singan", ("sample", "{string_lr}", "--out", "{root}/s"),
+         "lr_generator must be float"),
+    Case("sample a run with 100000 filters", "singan", ("sample", "{many_filters}", "--out", "{root}/s"),
+         "max_filters must be <= 1024"),
+    Case("sample a run whose config.json is a list", "singan", ("sample", "{list_config}", "--out", "{root}/s"),
+         "expected an object"),
+    Case("sample a run with a float64 weight", "singan", ("sample", "{float64}", "--out", "{root}/s"),
+         "is float64, expected float32"),
+    Case("sample a run with a z_opt of the wrong shape", "singan", ("sample", "{bad_zopt}", "--out", "{root}/s"),
+         "z_opt has shape [1, 3, 2, 2]"),
+    Case("paint a folder", "singan", ("paint", "{singan_run}", "--paint", "{root}/a_folder.png",
+                                      "--inject-scale", "1", "--out", "{root}/p.png"), "not a file"),
+    Case("sr a TIFF declaring 40000x40000", "singan",
+         ("sr", "{root}/huge.tif", "--out", "{root}/sr.png", *TINY), "exceeds limit"),
+    Case("zoo sample a run with NaN weights", "ganzoo", ("sample", "{zoo_nan}", "--grid", "{root}/g.png"),
+         "NaN or infinite"),
+    Case("zoo translate a PNG declaring 165 megapixels", "ganzoo",
+         ("translate", "{pix2pix_run}", "{root}/165mpx.png", "--out", "{root}/t"), "exceeds limit"),
+    Case("zoo -o width=100000", "ganzoo", ("train", "dcgan", "--data", "digits:20", "--out", "{root}/z", *ZOO,
+                                           "-o", "width=100000"), "above the limit of 1,000,000,000"),
+    Case("zoo sample a run with width=100000 in its config", "ganzoo",
+         ("sample", "{zoo_wide}", "--grid", "{root}/g.png"), "parameters"),
+    Case("zoo sample a run whose model_config is a list", "ganzoo",
+         ("sample", "{zoo_list}", "--grid", "{root}/g.png"), "'model_config' an object"),
+    Case("analogy with a PNG declaring 165 megapixels", "singan",
+         ("analogy", "{gpnn}", "--structure", "{root}/165mpx.png", "--out", "{root}/an.png"), "exceeds limit"),
+    Case("inpaint with a mask TIFF declaring 40000x40000", "singan",
+         ("inpaint", "{gpnn}", "--mask", "{root}/huge.tif", "--out", "{root}/in.png"), "exceeds limit"),
+    Case("inpaint with a CIELAB mask", "singan",
+         ("inpaint", "{gpnn}", "--mask", "{root}/lab.tif", "--out", "{root}/in.png"), "photometric CIELAB"),
+    Case("style a GIF declaring 20000x20000", "singan",
+         ("style", "{root}/huge.gif", "--style", "{root}/good.png", "--out", "{root}/st.png"), "exceeds limit"),
+    Case("style with a float TIFF outside [0, 1]", "singan",
+         ("style", "{root}/good.png", "--style", "{root}/hdr.tif", "--out", "{root}/st.png"), "outside [0, 1]"),
+    Case("zoo stylize --alpha nan", "ganzoo", ("stylize", "{root}/good.png", "--style", "{root}/good.png", "--alpha",
+                                               "nan", "--out", "{root}/st"), "--alpha"),
+    Case("serve --port 0", "singan", ("serve", "--runs", "{root}/runs_served", "--port", "0"), "--port"),
+    Case("animate --seed 2**64", "singan", ("animate", "{singan_run}", "--seed", str(2**64), "--out", "{root}/a.gif"),
+         "--seed"),
+    Case("eval --seed 2**64", "singan", ("eval", "{singan_run}", "--seed", str(2**64)), "--seed"),
+    Case("eval --seed -1", "singan", ("eval", "{singan_run}", "--seed", "-1"), "--seed"),
+    Case("report --seed -1", "singan", ("report", "{singan_run}", "--seed", "-1", "--out", "{root}/r.html"),
+         "--seed"),
+    Case("zoo sample --seed 2**64", "ganzoo", ("sample", "{zoo_run}", "--seed", str(2**64), "--grid",
+                                               "{root}/g.png"), "--seed"),
+    Case("zoo sample --seed -1", "ganzoo", ("sample", "{zoo_run}", "--seed", "-1", "--grid", "{root}/g.png"),
+         "--seed"),
 ]
 
 
@@ -244,7 +393,8 @@ def build_env(root: Path, runs: Path) -> dict[str, str]:
     for name in ("config.json", "pyramid.safetensors"):
         (pickled / name).write_bytes((runs / "singan" / name).read_bytes())
     (pickled / "generators.safetensors").write_bytes(b"\x80\x04\x95" + b"\0" * 64)  # a pickle's first bytes
-    return {"root": str(root), "singan_run": str(runs / "singan"), "zoo_run": str(runs / "dcgan"),
+    broken = make_input_validation_runs(runs)
+    return {**broken, "root": str(root), "singan_run": str(runs / "singan"), "zoo_run": str(runs / "dcgan"),
             "pix2pix_run": str(runs / "pix2pix"), "pickle_run": str(pickled)}
 
 
@@ -319,6 +469,36 @@ def test_real_process_prints_one_line_on_stderr(module, args, env):
     one_error_line(done.stderr)
 
 
+def test_a_cmyk_jpeg_trains_on_its_true_colours(tmp_path):
+    """Issue 22: a CMYK JPEG trained on inverted colours, with a note about a dropped alpha channel."""
+    from PIL import Image
+
+    Image.new("CMYK", (56, 40), (0, 255, 0, 0)).save(tmp_path / "magenta.jpg", quality=100)
+    result = CliRunner().invoke(singan, ["train", str(tmp_path / "magenta.jpg"), "--out", str(tmp_path / "run"),
+                                         "--iters", "1", *TINY[:-1]])
+    assert result.exit_code == 0, result.output
+    assert "CMYK image converted to RGB" in result.output and "alpha" not in result.output, result.output
+    real = iio.imread(tmp_path / "run" / "real.png").reshape(-1, 3).mean(0)
+    assert real[0] > 240 and real[1] < 15 and real[2] > 240, real
+
+
+def test_a_non_utf8_file_name_reaches_the_report(tmp_path):
+    """A file name that is not UTF-8 (Python holds it as lone surrogates) trains and is reported."""
+    name = os.fsdecode(b"bad\xffname.png")
+    iio.imwrite(tmp_path / name, blob_image(40, 56))
+    result = CliRunner().invoke(singan, ["train", str(tmp_path / name), "--out", str(tmp_path / "run"),
+                                         "--iters", "1", *TINY])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(singan, ["report", str(tmp_path / "run"), "--no-eval", "-n", "1", "-q",
+                                         "--out", str(tmp_path / "r.html")])
+    assert result.exit_code == 0, result.output
+    assert b"bad\xffname.png" in (tmp_path / "r.html").read_bytes()
+
+
+def test_run_validation_stays_inference_only():
+    assert_imports_no_training(["singan_kit.run_validation", "singan_kit.run_folder", "ganbase.io.images"])
+
+
 if __name__ == "__main__":  # print the table "case -> message" (for the docs)
     import tempfile
 
@@ -332,3 +512,19 @@ if __name__ == "__main__":  # print the table "case -> message" (for the docs)
             for key, value in sorted(paths.items(), key=lambda item: -len(item[1])):
                 message = message.replace(value, key.upper())
             print(f"| `{case.cli} {case.args[0]}` | {case.name} | {message} |")
+
+
+@pytest.mark.parametrize("cli,args", [
+    (ganzoo, ["train", "dcgan", "--data", "digits:20", "--out", "{root}/zw", *ZOO]),
+    (singan, ["train", "{root}/photos", "--out", "{root}/sw", *TINY]),
+])
+def test_world_size_without_a_rendezvous_is_one_line(cli, args, env, monkeypatch):
+    """WORLD_SIZE left in the environment without torchrun's MASTER_ADDR/MASTER_PORT."""
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.delenv("MASTER_ADDR", raising=False)
+    monkeypatch.delenv("MASTER_PORT", raising=False)
+    result = CliRunner().invoke(cli, [arg.format(**env) for arg in args])
+    lines = result.output.strip().splitlines()
+    assert result.exit_code != 0 and len(lines) == 1, result.output
+    assert lines[0].startswith("Error: WORLD_SIZE=2 is set but MASTER_ADDR and MASTER_PORT are not"), lines
+    assert not any(Path(env["root"], name).exists() for name in ("zw", "sw"))

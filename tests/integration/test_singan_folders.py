@@ -37,7 +37,8 @@ def photo_runs(tmp_path_factory):
 
 def test_train_folder_summary(photo_runs):
     folder, result = photo_runs
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # one image failed: scripts must be able to tell
+    assert "Error: 1 of 3 images failed" in result.output
     lines = result.output.splitlines()
     assert any(line.startswith("alpha.png") and "done" in line for line in lines)
     assert any(line.startswith("beta.jpg") and "done" in line for line in lines)
@@ -55,7 +56,7 @@ def test_train_folder_skips_finished_and_resumes_unfinished(photo_runs, tmp_path
     SinGANTrainer(partial, "cpu", progress=False, threads=1).train_scale(0)
     result = run("train", photos, "--out", folder / "runs", "--preset", "tiny", "--iters", 2, "-q")
     (photos / "gamma.png").unlink()
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # broken.png failed
     assert "already trained" in result.output and "resumed at scale 1" in result.output
     assert "1 done, 2 skipped, 1 failed" in result.output
     meta = json.loads((partial / "config.json").read_text())

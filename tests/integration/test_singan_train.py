@@ -36,7 +36,7 @@ def test_paper_defaults():
 def test_iteration_schedule_and_presets():
     assert [iters_at_scale(n, 5, 100) for n in range(5)] == [100] * 5
     assert [iters_at_scale(n, 5, 500, 100) for n in range(5)] == [500, 400, 300, 200, 100]
-    assert preset_names() == ("paper", "fast", "quick", "tiny", "consingan")
+    assert preset_names() == ("paper", "fast", "quick", "tiny", "consingan", "gpnn", "gpnn-diverse", "gpdm")
     with pytest.raises(UserError, match="unknown preset"):
         make_config("huge")
     with pytest.raises(UserError, match="invalid setting"):

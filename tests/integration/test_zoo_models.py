@@ -31,6 +31,7 @@ def digits():
 
 def test_registry_has_the_seven_models_with_info():
     translators = {"pix2pix", "cyclegan", "stargan"}  # zoo part 2, tested in test_zoo_translation*
+    translators.add("adain")  # issue 24, tested in test_zoo_stylize and unit/test_vgg_style
     styled = {"pggan", "stylegan", "stylegan2"}  # zoo part 3, tested in test_zoo_pggan/style*
     assert set(model_names()) == EXPECTED | translators | styled
     for name in model_names():

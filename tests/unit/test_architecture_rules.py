@@ -158,3 +158,14 @@ def test_unit_tests_start_no_subprocess_and_no_cli():
             offenders += [f"{path.relative_to(ROOT)}:{node.lineno} imports {name}" for name in names
                           if any(name == banned or name.startswith(banned + ".") for banned in NOT_IN_UNIT_TESTS)]
     assert not offenders, "unit tests must stay in-process (move these to tests/integration/):\n" + "\n".join(offenders)
+
+
+# ---- web studio (issue 25): the studio calls singan_kit.api only; the forbidden contract lists
+# the internals it may not import, this checks the other way round so a new module cannot escape it
+def test_studio_imports_nothing_of_singan_kit_but_the_api():
+    studio_graph = grimp.build_graph("studio", *PACKAGES, cache_dir=None)
+    modules = {"studio"} | studio_graph.find_descendants("studio")
+    imported = {target for module in modules for target in studio_graph.find_modules_directly_imported_by(module)}
+    assert "singan_kit.api" in imported
+    outside = sorted(m for m in imported if m.split(".")[0] in ("singan_kit", "cli") and m != "singan_kit.api")
+    assert not outside, f"studio may import singan_kit.api only, not {outside}"

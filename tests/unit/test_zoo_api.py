@@ -75,6 +75,6 @@ def test_resolve_label():
 
 def test_models_and_datasets():
     generators, translators = api.models()
-    assert {info.name for info in translators} == {"pix2pix", "cyclegan", "stargan"}
+    assert {info.name for info in translators} == {"pix2pix", "cyclegan", "stargan", "adain"}  # adain: issue 24
     assert "dcgan" in {info.name for info in generators}
     assert {"digits", "edges2photos"} <= set(api.datasets())

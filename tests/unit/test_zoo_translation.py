@@ -107,6 +107,11 @@ def test_unpaired_and_domain_folders_and_csv(tmp_path):
                                     mode="multi-domain"))
     assert attrs.class_names == ("blond", "male") and attrs.labels.tolist() == [[0, 1], [1, 1]]
     assert attrs.model_options()["multi_label"] is True
+    # a spreadsheet's Latin-1 CSV (a header with "é") reads as such, not as a UnicodeDecodeError
+    (tmp_path / "hair" / "attrs.csv").write_bytes(
+        "filename,blond,mâle\nblack/x.png,-1,1\nblond/x.png,1,1\n".encode("latin-1"))
+    latin = load_dataset(DataConfig(str(tmp_path / "hair" / "attrs.csv"), image_size=16, mode="multi-domain"))
+    assert latin.class_names == ("blond", "mâle") and latin.labels.tolist() == [[0, 1], [1, 1]]
 
 
 def test_bad_translation_data_gives_clear_errors(tmp_path):

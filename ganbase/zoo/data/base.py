@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import imageio.v3 as iio
 import numpy as np
 import torch
 from skimage.color import rgb2gray
@@ -26,6 +25,7 @@ from skimage.transform import resize
 from torch.utils.data import DistributedSampler
 
 from ganbase.errors import UserError
+from ganbase.io.images import read_image
 from ganbase.zoo.models.base import Batch
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -46,6 +46,8 @@ class DataConfig:
     jitter: bool = True
     flip: bool = True
     split: str = "train"
+    #: unpaired data (adain, issue 24): a second folder for the B side (style images) instead of B/
+    style_source: str = ""
 
 
 @dataclass
@@ -196,18 +198,11 @@ def square_resize(image: np.ndarray, size: int) -> np.ndarray:
 
 def decode_image(path: Path, channels: int) -> np.ndarray | None:
     """One image file -> float ``[H, W, channels]`` in [0, 1], or None when it cannot be decoded."""
-    try:
-        image = np.asarray(iio.imread(path, index=0, plugin="pillow"))
-    except Exception:  # imageio raises many types for undecodable files
+    try:  # the project's one decoder: modes, bit depths, EXIF orientation, the pixel limit
+        image = read_image(path)[0]
+    except UserError:
         return None
-    if image.ndim == 2:
-        image = image[:, :, None]
-    if image.ndim != 3 or image.shape[0] < 1 or image.shape[1] < 1:
-        return None
-    if np.issubdtype(image.dtype, np.integer):
-        image = image.astype(np.float64) / np.iinfo(image.dtype).max
-    image = image.astype(np.float64)
-    image = image[:, :, :1] if image.shape[2] in (1, 2) else image[:, :, :3]  # drop alpha
+    image = (image[:, :, None] if image.ndim == 2 else image).astype(np.float64)
     if channels == 1 and image.shape[2] == 3:
         image = rgb2gray(image)[:, :, None]
     elif channels == 3 and image.shape[2] == 1:

@@ -22,6 +22,7 @@ data gets flips only, as in its paper. Built-in offline sets (see
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -205,8 +206,12 @@ def _domain_folder(folder: Path, size: int, channels: int) -> tuple[np.ndarray, 
 
 
 def _domain_csv(path: Path, size: int, channels: int) -> tuple[np.ndarray, np.ndarray, tuple]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:  # spreadsheets on Windows save CSV as Latin-1 / cp1252: every byte decodes
+        text = raw.decode("latin-1")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
     if len(rows) < 2 or len(rows[0]) < 3:
         raise UserError(f"{path}: expected a header 'filename,attr1,attr2,...' (2+ attributes) "
                         "and one row per image")
@@ -303,6 +308,8 @@ def load_translation_dataset(config: DataConfig) -> TranslationDataset:
     size = config.image_size
     load_size = round(size * 286 / 256) if config.jitter and not multi_domain else size
     builtin = _builtin(config, load_size)
+    if builtin is not None and config.style_source:  # issue 24
+        raise UserError("--style-data goes with --data FOLDER of content images, not a built-in dataset")
     if builtin is not None:
         name, sources, targets, labels, names = builtin
         if config.channels is not None:
@@ -322,6 +329,12 @@ def load_translation_dataset(config: DataConfig) -> TranslationDataset:
 def _load_folder(config: DataConfig, load_size: int) -> tuple:
     path = Path(config.source)
     channels = config.channels or 3
+    if config.style_source:  # adain (issue 24): content images in source, style images in style_source
+        if config.mode != "unpaired":
+            raise UserError(f"--style-data is for style transfer (unpaired) models, not {config.mode} data")
+        sources = _read_all(_side_files(path, "content"), load_size, channels)
+        styles = _read_all(_side_files(Path(config.style_source), "style"), load_size, channels)
+        return path.name, sources, styles, None, ()
     if config.mode == "multi-domain" and path.is_file() and path.suffix.lower() == ".csv":
         images, labels, names = _domain_csv(path, load_size, channels)
         return path.stem, images, None, labels, names

@@ -18,6 +18,7 @@ import torch
 
 from ganbase.errors import UserError
 from ganbase.io.checkpoint import check_state_dict, load_tensors, read_json
+from ganbase.io.run_safety import RunKind, register_run_kind
 from ganbase.zoo.models import ZooModel, create_model
 
 RUN_FORMAT = 1  # version of the run-folder layout; newer folders are refused, not misread
@@ -52,6 +53,8 @@ def read_run_config(run_dir: str | os.PathLike) -> dict[str, Any]:
     for key in ("model", "model_config"):
         if key not in config:
             raise UserError(f"corrupt {run_dir / CONFIG_FILE}: missing {key!r}")
+    if not isinstance(config["model"], str) or not isinstance(config["model_config"], dict):
+        raise UserError(f"corrupt {run_dir / CONFIG_FILE}: 'model' must be a name and 'model_config' an object")
     return config
 
 
@@ -99,3 +102,11 @@ def load_weights(module: torch.nn.Module, tensors: dict[str, torch.Tensor], path
     """``load_state_dict`` with a one-line error when the file does not fit the network."""
     check_state_dict(module.state_dict(), tensors, path)
     module.load_state_dict(tensors)
+
+
+# ---------------------------------------------------------------------- data safety (issue 22)
+# What a zoo run is to the shared ownership and output-path checks (ganbase.io.run_safety);
+# samples/ is left out: `ganzoo sample` writes its default grid there.
+register_run_kind("ganzoo", RunKind(
+    title="ganzoo run", matches=lambda config: "ganzoo_version" in config and config.get("model") != "singan",
+    own_names=frozenset({CONFIG_FILE, LATEST_FILE, CHECKPOINTS_DIR, LOG_FILE})))

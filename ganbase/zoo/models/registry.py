@@ -13,6 +13,8 @@ import pkgutil
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import torch
+
 from ganbase.errors import UserError
 from ganbase.zoo.models.base import (
     DATA_KINDS,
@@ -85,7 +87,21 @@ def model_info(name: str) -> ModelInfo:
     return ModelInfo(name, cls.description, cls.paper, cls.data_kind)
 
 
+# The zoo's largest model (pix2pix) has 57 M parameters; a billion (4 GB of float32 weights, 16 GB
+# with gradients and Adam) is a typo such as ``-o width=100000``, refused before any allocation.
+MAX_PARAMETERS = 1_000_000_000
+
+
 def create_model(name: str, **options: Any) -> ZooModel:
-    """Build model ``name``; ``options`` are fields of its config (``data_shape``, sizes, rates)."""
+    """Build model ``name``; ``options`` are fields of its config (``data_shape``, sizes, rates).
+    The model is first built on the ``meta`` device (shapes only, no memory) to count its
+    parameters, and refused in one line above :data:`MAX_PARAMETERS`."""
     cls = get_model_class(name)
-    return cls(build_config(cls.config_class, options))
+    config = build_config(cls.config_class, options)
+    with torch.device("meta"):
+        count = sum(p.numel() for p in cls(config).parameters())
+    if count > MAX_PARAMETERS:
+        given = ", ".join(f"{k}={v}" for k, v in vars(config).items() if type(v) is int)
+        raise UserError(f"model {name} ({given}) would have {count:,} parameters ({4 * count / 2**30:,.0f} GB), "
+                        f"above the limit of {MAX_PARAMETERS:,}; lower its size options (width, ...)")
+    return cls(config)

@@ -40,7 +40,7 @@ PAPER_SETTINGS = ("batch_size", "ema_decay", "lr_schedule")
 #: ``--steps`` and the per-invocation ``--device``, threads, output and DDP choices may differ)
 RESUME_FIXED_SETTINGS = ("data", "batch_size", "image_size", "channels", "seed", "amp", "ema_decay",
                          "lr_schedule", "sample_every", "checkpoint_every", "log_every", "options",
-                         "direction", "no_jitter", "no_flip")
+                         "direction", "no_jitter", "no_flip", "style_data", "vgg_weights")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ the settings, each model's paper defaults and the resume checks are :mod:`ganbas
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import random
 from pathlib import Path
@@ -19,6 +20,8 @@ import torch
 from ganbase import __version__
 from ganbase.errors import UserError
 from ganbase.io.checkpoint import atomic_write_json, remove_temp_files
+from ganbase.io.run_lock import RunLock
+from ganbase.io.run_safety import check_run_target
 from ganbase.runtime.device import resolve_device
 from ganbase.runtime.distributed import SINGLE, World
 from ganbase.zoo.data.datasets import DataConfig, data_mode, load_dataset
@@ -47,6 +50,7 @@ def start_training(model_name: str, data_config: DataConfig, train_config: Train
     """Create a run folder with its ``config.json`` and train from scratch (``world``: see
     :class:`Trainer`; rank 0 writes the folder)."""
     run_dir = Path(run_dir)
+    check_run_target(run_dir, "ganzoo")  # never into another kind's run or a folder of other files (issue 22)
     if (run_dir / LATEST_FILE).exists():
         raise UserError(f"{run_dir} already holds a run; pass --resume to continue it or "
                         "choose another --out")
@@ -64,25 +68,38 @@ def start_training(model_name: str, data_config: DataConfig, train_config: Train
     options.update(dataset.model_options())
     _seed_everything(train_config.seed)
     model = create_model(model_name, **options)
-    trainer = Trainer(model, dataset, run_dir, train_config, resolved_device, quiet, world, sync_batchnorm)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if world.is_main:
-        atomic_write_json(run_dir / CONFIG_FILE, {
-            "format": RUN_FORMAT,
-            "ganzoo_version": __version__,
-            "model": model_name,
-            "model_config": config_as_json(model.config),
-            "data": config_as_json(data_config),
-            "class_names": list(dataset.class_names),
-            "training": config_as_json(train_config),
-        })
-    return trainer.fit()
+    with run_lock(run_dir, world):
+        trainer = Trainer(model, dataset, run_dir, train_config, resolved_device, quiet, world, sync_batchnorm)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if world.is_main:
+            atomic_write_json(run_dir / CONFIG_FILE, {
+                "format": RUN_FORMAT,
+                "ganzoo_version": __version__,
+                "model": model_name,
+                "model_config": config_as_json(model.config),
+                "data": config_as_json(data_config),
+                "class_names": list(dataset.class_names),
+                "training": config_as_json(train_config),
+            })
+        return trainer.fit()
 
 
 def resume_training(run_dir: str | Path, steps: int | None = None, device: str | torch.device = "auto",
                     quiet: bool = False, world: World = SINGLE, sync_batchnorm: bool = False) -> dict[str, float]:
     """Continue a run from its newest checkpoint, optionally to a new total ``steps``."""
     run_dir = Path(run_dir)
+    read_run_config(run_dir)  # a zoo run, before the lock touches the folder
+    with run_lock(run_dir, world):
+        return _resume_locked(run_dir, steps, device, quiet, world, sync_batchnorm)
+
+
+def run_lock(run_dir: Path, world: World) -> contextlib.AbstractContextManager:
+    """The run-folder lock, held by the process that writes the folder (rank 0 of a torchrun job)."""
+    return RunLock(run_dir, "ganzoo train") if world.is_main else contextlib.nullcontext()
+
+
+def _resume_locked(run_dir: Path, steps: int | None, device: str | torch.device, quiet: bool, world: World,
+                   sync_batchnorm: bool) -> dict[str, float]:
     config = read_run_config(run_dir)
     found = latest_checkpoint(run_dir)
     remove_temp_files(run_dir)  # left by writes that a crash interrupted

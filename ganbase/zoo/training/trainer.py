@@ -18,7 +18,6 @@ import contextlib
 import csv
 import io
 import math
-import shutil
 import signal
 import time
 from pathlib import Path
@@ -43,6 +42,7 @@ from ganbase.io.checkpoint import (
 )
 from ganbase.io.grids import make_grid, render_points, save_png
 from ganbase.io.images import to_uint8
+from ganbase.io.run_safety import prune_owned
 from ganbase.io.train_state import (
     capture_rng,
     flatten_optimizer,
@@ -155,9 +155,9 @@ class Trainer:
         atomic_write_json(folder / TRAINING_META, meta)
         atomic_write_json(self.run_dir / LATEST_FILE,
                           {"step": self.step, "checkpoint": checkpoint_dir_name(self.step)})
-        for old in (self.run_dir / CHECKPOINTS_DIR).iterdir():
-            if old.is_dir() and old.name != folder.name:
-                shutil.rmtree(old, ignore_errors=True)
+        # only older checkpoints this trainer wrote, and never through a link out of the run (issue 22)
+        prune_owned(self.run_dir, CHECKPOINTS_DIR, r"step_\d{8}",
+                    frozenset({MODEL_WEIGHTS, EMA_WEIGHTS, TRAINING_TENSORS, TRAINING_META}), keep=folder.name)
         return folder
 
     def load_checkpoint(self, folder: Path) -> None:

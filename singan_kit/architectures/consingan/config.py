@@ -18,6 +18,8 @@ import math
 from dataclasses import dataclass
 
 from singan_kit.architectures.base import RunConfig
+from singan_kit.pyramid import MAX_SCALES
+from singan_kit.run_validation import MAX_FILTERS
 
 ARCHITECTURE = "consingan"
 
@@ -53,7 +55,7 @@ class ConSinGANConfig(RunConfig):
         checks = [
             (self.numbers_are_finite(), "numbers must be finite (not nan or inf)"),
             (self.architecture == ARCHITECTURE, f"architecture must be {ARCHITECTURE!r}"),
-            (self.num_stages >= 2, "num_stages must be >= 2"),
+            (2 <= self.num_stages <= MAX_SCALES, f"num_stages must be in 2..{MAX_SCALES}"),
             (self.concurrent_stages >= 1, "concurrent_stages must be >= 1"),
             (self.lr_scale >= 0, "lr_scale must be >= 0"),
             (self.iters >= 1, "iters must be >= 1"),
@@ -63,7 +65,7 @@ class ConSinGANConfig(RunConfig):
             (self.d_steps >= 1 and self.g_steps >= 1, "d_steps and g_steps must be >= 1"),
             (self.alpha >= 0, "alpha must be >= 0"),
             (self.gp_weight >= 0, "gp_weight must be >= 0"),
-            (self.num_filters >= 1, "num_filters must be >= 1"),
+            (1 <= self.num_filters <= MAX_FILTERS, f"num_filters must be in 1..{MAX_FILTERS}"),
             (self.num_layers >= 1, "num_layers must be >= 1"),
             (self.negative_slope >= 0, "negative_slope must be >= 0"),
             (self.min_size >= self.receptive_field,

@@ -8,6 +8,7 @@ trainer is named by path, so loading and sampling never import the training code
 from singan_kit.architectures.base import Architecture
 from singan_kit.architectures.singan.config import PRESETS, SinGANConfig, filters_at_scale
 from singan_kit.architectures.singan.model import (
+    canvas_plan,
     model_from_tensors,
     sample_batch,
     scale_reconstruction,
@@ -31,6 +32,8 @@ SINGAN = Architecture(
     scale_reconstruction=scale_reconstruction,
     scale_filters=lambda config, scale: filters_at_scale(
         scale, config.num_filters, config.max_filters, config.filters_double_every),
+    canvas_plan=canvas_plan,
+    scale_generators=True,
 )
 
 __all__ = ["SINGAN"]

@@ -12,6 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from singan_kit.architectures.base import RunConfig, lr_decay_iter
+from singan_kit.run_validation import MAX_FILTERS
+
+OFFICIAL_LR_MILESTONE = 1600  # the official code's MultiStepLR milestone, independent of niter
+LR_MILESTONES = ("fraction", "official")
+REC_NOISE_MODES = ("fixed", "per_iteration")
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,12 @@ class SinGANConfig(RunConfig):
     beta2: float = 0.999
     lr_decay_at: float = 0.8  # fraction of iters after which both learning rates are multiplied
     lr_decay_factor: float = 0.1
+    # "fraction": decay at lr_decay_at x iters; "official": at iteration 1600 whatever iters is (the
+    # official code's hard-coded milestone, so runs of <= 1600 iterations never decay)
+    lr_milestone: str = "fraction"
+    # "fixed": one z_opt per run (the paper's text); "per_iteration": a fresh z_opt every iteration
+    # at the coarsest scale, the last draw kept (the official code)
+    rec_noise: str = "fixed"
     d_steps: int = 3  # critic updates per iteration
     g_steps: int = 3  # generator updates per iteration
     alpha: float = 10.0  # reconstruction loss weight
@@ -51,11 +62,14 @@ class SinGANConfig(RunConfig):
             (self.lr_generator > 0 and self.lr_discriminator > 0, "learning rates must be > 0"),
             (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "Adam betas must be in [0, 1)"),
             (0 < self.lr_decay_at <= 1, "lr_decay_at must be in (0, 1]"),
+            (self.lr_milestone in LR_MILESTONES, f"lr_milestone must be one of {list(LR_MILESTONES)}"),
+            (self.rec_noise in REC_NOISE_MODES, f"rec_noise must be one of {list(REC_NOISE_MODES)}"),
             (self.d_steps >= 1 and self.g_steps >= 1, "d_steps and g_steps must be >= 1"),
             (self.alpha >= 0, "alpha must be >= 0"),
             (self.gp_weight >= 0, "gp_weight must be >= 0"),
             (self.num_filters >= 1 and self.max_filters >= self.num_filters,
              "need 1 <= num_filters <= max_filters"),
+            (self.max_filters <= MAX_FILTERS, f"max_filters must be <= {MAX_FILTERS}"),
             (self.filters_double_every >= 1, "filters_double_every must be >= 1"),
             (self.num_layers >= 3, "num_layers must be >= 3"),
             (self.kernel_size >= 1 and self.kernel_size % 2 == 1, "kernel_size must be odd"),
@@ -78,6 +92,15 @@ def iters_at_scale(scale: int, num_scales: int, iters: int, fine_iters: int | No
     if fine_iters is None or num_scales < 2:
         return iters
     return int(round(iters + (fine_iters - iters) * scale / (num_scales - 1)))
+
+
+def decay_iteration(iters: int, lr_decay_at: float = 0.8, lr_milestone: str = "fraction") -> int:
+    """Iteration (0-based) of a scale from which the learning rates are decayed: ``lr_decay_at`` of
+    ``iters`` ("fraction"), or ``OFFICIAL_LR_MILESTONE`` ("official"; never reached when
+    ``iters <= 1600``)."""
+    if lr_milestone == "official":
+        return OFFICIAL_LR_MILESTONE
+    return lr_decay_iter(iters, lr_decay_at)
 
 
 def filters_at_scale(scale: int, num_filters: int = 32, max_filters: int = 128,
@@ -104,4 +127,5 @@ PRESETS: dict[str, dict] = {
     "tiny": {"iters": 8, "num_filters": 8, "max_filters": 8, "min_size": 16, "max_size": 40},
 }
 
-__all__ = ["PRESETS", "SinGANConfig", "filters_at_scale", "iters_at_scale", "lr_decay_iter", "noise_amplitude"]
+__all__ = ["LR_MILESTONES", "OFFICIAL_LR_MILESTONE", "PRESETS", "REC_NOISE_MODES", "SinGANConfig", "decay_iteration",
+           "filters_at_scale", "iters_at_scale", "lr_decay_iter", "noise_amplitude"]

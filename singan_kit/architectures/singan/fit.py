@@ -3,7 +3,11 @@
 One loop shared by training (:mod:`singan_kit.architectures.singan.train`) and by the applications that retrain a scale
 (paint-to-image with quantization, harmonization fine-tuning). Each iteration does ``d_steps``
 WGAN-GP critic steps, each on a fresh random input of the scale, then ``g_steps`` generator steps
-minimising ``-D(fake) + alpha * MSE(G(rec_noise + rec_input, rec_input), real)``. What the random
+minimising ``-D(fake) + alpha * MSE(G(rec_noise + rec_input, rec_input), real)``. At the coarsest
+scale ``rec_noise`` is the fixed ``z_opt`` (``config.rec_noise == "fixed"``, the paper's text) or a
+fresh draw every iteration, the last one kept as ``z_opt`` (``"per_iteration"``, the official code);
+the learning rates decay at ``config.lr_decay_at`` of the iterations (``lr_milestone == "fraction"``)
+or at iteration 1600 whatever their count (``"official"``). What the random
 inputs are (samples of the coarser scales, a quantized version of them, an injected naive image)
 is the caller's choice. This is training code: inference modules never import it.
 
@@ -35,9 +39,9 @@ from ganbase.runtime.cuda_graphs import (
     set_learning_rate,
 )
 from ganbase.runtime.flops import count_flops
-from singan_kit.architectures.base import FitResult, lr_decay_iter
+from singan_kit.architectures.base import FitResult
 from singan_kit.architectures.scale_checkpoint import ScaleProgress
-from singan_kit.architectures.singan.config import SinGANConfig, filters_at_scale
+from singan_kit.architectures.singan.config import SinGANConfig, decay_iteration, filters_at_scale
 from singan_kit.architectures.singan.model import make_generator, scale_noise, to_device
 
 RANDOM_BATCH_ITERS = 8  # iterations whose random critic inputs are generated in one batch (at most)
@@ -58,6 +62,14 @@ class ScaleTargets:
     rec_input: Tensor  # [1, 3, h, w]: the reconstruction path's input of this scale
     rec_noise: Tensor | None  # [1, 3, h, w] z_opt at the coarsest scale, None (zero) above it
     noise_amp: float
+
+
+@dataclass
+class ScaleFit(FitResult):
+    """A fit's log and timing, and the last reconstruction noise drawn ``[1, 3, h, w]`` when it was
+    redrawn every iteration (``rec_noise == "per_iteration"`` at the coarsest scale; else None)."""
+
+    last_rec_noise: Tensor | None = None
 
 
 def random_batch_iters(size: tuple[int, int], num_filters: int, d_steps: int) -> int:
@@ -100,15 +112,18 @@ class _ScaleStep:
         self.rec_in = (targets.rec_input if targets.rec_noise is None
                        else targets.noise_amp * targets.rec_noise + targets.rec_input)
 
-    def __call__(self, noise: Tensor, prevs: Tensor, mixes: Tensor) -> Tensor:
+    def __call__(self, noise: Tensor, prevs: Tensor, mixes: Tensor, rec_noise: Tensor | None = None) -> Tensor:
+        """``rec_noise`` ``[1, 3, h, w]``: this iteration's z_opt (per-iteration reconstruction
+        noise), or None for the targets' fixed one."""
         if not self.bf16:
-            return self._iteration(noise, prevs, mixes)
+            return self._iteration(noise, prevs, mixes, rec_noise)
         # the autocast cache must be off inside CUDA graph capture
         with torch.autocast(self.real.device.type, dtype=torch.bfloat16, cache_enabled=False):
-            return self._iteration(noise, prevs, mixes)
+            return self._iteration(noise, prevs, mixes, rec_noise)
 
-    def _iteration(self, noise: Tensor, prevs: Tensor, mixes: Tensor) -> Tensor:
+    def _iteration(self, noise: Tensor, prevs: Tensor, mixes: Tensor, rec_noise: Tensor | None) -> Tensor:
         cfg, real = self.config, self.real
+        rec_in = self.rec_in if rec_noise is None else self.noise_amp * rec_noise + self.rec_input
         generator = self.generator
         critic = _FloatScores(self.critic)
         for step in range(cfg.d_steps):
@@ -126,7 +141,7 @@ class _ScaleStep:
                 fake = generator(self.noise_amp * noise + prev, prev)
             g_adv = self.adversarial.generator_loss(critic(fake))
             if cfg.alpha > 0:
-                rec_loss = cfg.alpha * F.mse_loss(generator(self.rec_in, self.rec_input), real)
+                rec_loss = cfg.alpha * F.mse_loss(generator(rec_in, self.rec_input), real)
                 g_loss = g_adv + rec_loss
             else:
                 rec_loss = torch.zeros((), device=real.device)
@@ -138,13 +153,18 @@ class _ScaleStep:
 
 
 def _draw_block(targets: ScaleTargets, random_inputs: RandomInputs, iters: int, d_steps: int,
-                noise_gen: torch.Generator, device: torch.device) -> tuple[Tensor, Tensor, Tensor]:
-    """Random data of ``iters`` iterations: noise ``[iters, 3, h, w]``, prevs, penalty mixes."""
+                noise_gen: torch.Generator, device: torch.device, rec_noise: bool = False) -> tuple[Tensor, ...]:
+    """Random data of ``iters`` iterations: noise ``[iters, 3, h, w]``, prevs, penalty mixes, and
+    with ``rec_noise`` one reconstruction noise per iteration ``[iters, 3, h, w]`` (drawn last, so
+    the other draws are those of a fixed-z_opt run)."""
     size = tuple(targets.real.shape[-2:])
     noise = scale_noise(targets.scale, iters, size, noise_gen, device)
     prevs = random_inputs(iters * d_steps)  # [iters * d_steps, 3, h, w]
     mixes = torch.rand((iters * d_steps,), generator=noise_gen)
-    return noise, prevs, to_device(mixes, device)
+    block = (noise, prevs, to_device(mixes, device))
+    if rec_noise:
+        block += (scale_noise(targets.scale, iters, size, noise_gen, device),)
+    return block
 
 
 def _optimizer_state(optimizer: torch.optim.Optimizer) -> dict:
@@ -185,7 +205,7 @@ def fit_scale(generator: nn.Module, critic: nn.Module, targets: ScaleTargets, ra
               on_iteration: Callable[[int], None] | None = None, sync_cuda: bool = False,
               cuda_graphs: bool = True, channels_last: bool = False, bf16: bool = False,
               start: ScaleProgress | None = None, checkpoint_every: float | None = None,
-              on_checkpoint: Callable[[ScaleProgress], None] | None = None) -> FitResult:
+              on_checkpoint: Callable[[ScaleProgress], None] | None = None) -> ScaleFit:
     """Fit ``generator`` (and ``critic``) of ``targets.scale`` for ``iters`` iterations, in place.
 
     On CUDA each iteration is replayed as one CUDA graph (``cuda_graphs=False`` runs it eagerly;
@@ -218,7 +238,8 @@ def fit_scale(generator: nn.Module, critic: nn.Module, targets: ScaleTargets, ra
     betas = (cfg.beta1, cfg.beta2)
     opt_g = make_adam(generator.parameters(), cfg.lr_generator, betas, device, capturable=graphed)
     opt_d = make_adam(critic.parameters(), cfg.lr_discriminator, betas, device, capturable=graphed)
-    decay_at = lr_decay_iter(iters, cfg.lr_decay_at)
+    decay_at = decay_iteration(iters, cfg.lr_decay_at, cfg.lr_milestone)
+    redraw_rec_noise = cfg.rec_noise == "per_iteration" and targets.rec_noise is not None
     first, rows_before, seconds_before = 0, [], 0.0
     if start is not None:
         first, rows_before, seconds_before = start.iteration, list(start.rows), start.seconds
@@ -231,12 +252,12 @@ def fit_scale(generator: nn.Module, critic: nn.Module, targets: ScaleTargets, ra
                       bf16=bf16 and device.type == "cuda")
     run_step = GraphedStep(step, device) if graphed else step
 
-    result = FitResult()
+    result = ScaleFit()
     bar = tqdm(total=iters, initial=first, desc=desc, disable=not progress, leave=False, dynamic_ncols=True)
     began = time.perf_counter()
     stamps, logged = [began], []  # logged: (iteration, stats [6] on the device, lr, seconds)
     last_postfix = last_checkpoint = began
-    block: tuple[Tensor, Tensor, Tensor] | None = None
+    block: tuple[Tensor, ...] | None = None
     row = block_iters
     for it in range(first, iters):
         if on_iteration is not None:
@@ -254,11 +275,16 @@ def fit_scale(generator: nn.Module, critic: nn.Module, targets: ScaleTargets, ra
                     _optimizer_state(opt_g), _optimizer_state(opt_d), noise_gen.get_state(),
                     rows_before + _log_rows(targets.scale, logged), seconds_before + now - began))
                 last_checkpoint = time.perf_counter()
-            block = _draw_block(targets, random_inputs, block_iters, cfg.d_steps, noise_gen, device)
+            block = _draw_block(targets, random_inputs, block_iters, cfg.d_steps, noise_gen, device,
+                                rec_noise=redraw_rec_noise)
             block, row = tuple(t.contiguous(memory_format=memory_format) if t.dim() == 4 else t for t in block), 0
-        noise, prevs, mixes = block
+        noise, prevs, mixes = block[:3]
         d = cfg.d_steps
-        stats = run_step(noise[row:row + 1], prevs[row * d:(row + 1) * d], mixes[row * d:(row + 1) * d])
+        inputs = (noise[row:row + 1], prevs[row * d:(row + 1) * d], mixes[row * d:(row + 1) * d])
+        if redraw_rec_noise:
+            inputs += (block[3][row:row + 1],)
+            result.last_rec_noise = inputs[-1]
+        stats = run_step(*inputs)
         row += 1
         if sync_cuda:
             torch.cuda.synchronize(device)
@@ -281,6 +307,8 @@ def fit_scale(generator: nn.Module, critic: nn.Module, targets: ScaleTargets, ra
     result.rows = rows_before + _log_rows(targets.scale, logged)
     result.seconds = seconds_before + time.perf_counter() - began
     result.median_iter_seconds = float(np.median(np.diff(stamps))) if len(stamps) > 1 else 0.0
+    if result.last_rec_noise is not None:
+        result.last_rec_noise = result.last_rec_noise.clone(memory_format=torch.contiguous_format)
     return result
 
 
@@ -304,4 +332,4 @@ def iteration_flops(config: SinGANConfig, scale: int, size: tuple[int, int]) -> 
     return total
 
 
-__all__ = ["ScaleTargets", "FitResult", "RandomInputs", "fit_scale", "random_batch_iters", "iteration_flops"]
+__all__ = ["ScaleTargets", "FitResult", "ScaleFit", "RandomInputs", "fit_scale", "random_batch_iters", "iteration_flops"]

@@ -10,8 +10,10 @@ three. This module never imports training code.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Callable, Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -19,9 +21,9 @@ from torch import Tensor, nn
 from ganbase.errors import UserError
 from ganbase.io.checkpoint import check_state_dict
 from ganbase.nn.blocks import ConvBlock, init_dcgan_weights
-from singan_kit.architectures.base import sample_streams
+from singan_kit.architectures.base import CanvasPlan, CanvasStage, sample_streams
 from singan_kit.architectures.singan.config import SinGANConfig, filters_at_scale
-from singan_kit.imresize import imresize
+from singan_kit.imresize import imresize, weight_rows
 from singan_kit.pyramid import Pyramid, upsample_to
 
 # noise_fn(scale, batch, (height, width)) -> noise [batch, 3, height, width] on the model's device
@@ -200,14 +202,50 @@ def sample_batch(model: GeneratorPyramid, streams: Sequence[torch.Generator], si
                  start_scale: int) -> Tensor:
     """One sample per stream ``[len(streams), 3, h, w]``: fresh noise from ``start_scale`` on, the
     reconstruction path below it (resized to ``sizes`` when they differ from the training sizes)."""
-    if start_scale == 0:
-        base = torch.zeros((1, 3, *sizes[0]), device=model.device)
-    else:
-        base = model.reconstruction_input(start_scale)
-        if tuple(base.shape[-2:]) != tuple(sizes[start_scale]):
-            base = imresize(base, size=tuple(sizes[start_scale]))
-    prev = base.expand(len(streams), -1, -1, -1)
+    prev = _start_image(model, sizes, start_scale).expand(len(streams), -1, -1, -1)
     return model.inject(prev, start_scale, batched_noise(streams, model.device), sizes)
+
+
+def _start_image(model: GeneratorPyramid, sizes: Sequence[tuple[int, int]], start_scale: int) -> Tensor:
+    """The input ``[1, 3, h, w]`` of ``start_scale`` when sampling at ``sizes``: zero at scale 0,
+    else the reconstruction path resized to ``sizes[start_scale]``."""
+    if start_scale == 0:
+        return torch.zeros((1, 3, *sizes[0]), device=model.device)
+    base = model.reconstruction_input(start_scale)
+    if tuple(base.shape[-2:]) != tuple(sizes[start_scale]):
+        base = imresize(base, size=tuple(sizes[start_scale]))
+    return base
+
+
+def local_scale(generator: ScaleGenerator, noise_amp: float, noise: Tensor, image: Tensor) -> Tensor:
+    """One scale on a tile grown by the generator's padding p (zero outside the canvas), exactly as
+    :func:`run_scales` + :meth:`ScaleGenerator.forward` compute it on the whole canvas:
+    ``noise [b, 1 or 3, h + 2p, w + 2p]``, ``image [b, 3, h + 2p, w + 2p]`` -> ``[b, 3, h, w]``."""
+    p = generator.padding
+    z_in = noise_amp * noise.expand_as(image) + image  # what run_scales passes as the generator's noise
+    inner = image[..., p:image.shape[-2] - p, p:image.shape[-1] - p]
+    return generator.tail(generator.body(z_in + image)) + inner
+
+
+def canvas_plan(model: GeneratorPyramid, sizes: Sequence[tuple[int, int]], start_scale: int) -> CanvasPlan:
+    """SinGAN's scales from ``start_scale`` on as local operators (tiled sampling): each generator
+    sees its input within its padding (5 px for 5 layers of 3x3); the upsampling between scales is
+    the bicubic resize of :func:`upsample_to`, taken a band of rows at a time."""
+    upscale = 1.0 / model.pyramid.scale_factor
+    stages = []
+    for n in range(start_scale, model.num_trained):
+        generator = model.generators[n]
+        stages.append(CanvasStage(
+            size=tuple(sizes[n]), noise_channels=1 if n == 0 else 3, halo=generator.padding,
+            filters=max(m.out_channels for m in generator.modules() if isinstance(m, nn.Conv2d)),
+            apply=partial(local_scale, generator, model.noise_amps[n]),
+            upsample=None if n == start_scale else partial(upsample_rows, upscale)))
+    return CanvasPlan(_start_image(model, sizes, start_scale), tuple(stages))
+
+
+def upsample_rows(scale: float, in_len: int, out_len: int, first: int, stop: int) -> np.ndarray:
+    # upsample_to resizes by 1/factor and keeps the first out_len rows: rows depend on their index only
+    return weight_rows(in_len, scale, True, first, stop)
 
 
 def scale_sample(model: GeneratorPyramid, scale: int, seed: int) -> Tensor:
@@ -229,6 +267,9 @@ def model_from_tensors(meta: dict, reals: list[Tensor], weights: dict[str, Tenso
         return GeneratorPyramid(meta["config"], pyramid, reals, [], torch.zeros_like(reals[0]))
     if "z_opt" not in weights:
         raise UserError(f"corrupt {source}: no z_opt")
+    if weights["z_opt"].shape != reals[0].shape:  # the coarsest scale's reconstruction noise
+        raise UserError(f"corrupt {source}: z_opt has shape {list(weights['z_opt'].shape)}, expected "
+                        f"{list(reals[0].shape)} (scale 0 of config.json)")
     model = GeneratorPyramid(meta["config"], pyramid, reals, meta["noise_amps"], weights["z_opt"])
     for n, generator in enumerate(model.generators):
         prefix = f"g{n}."

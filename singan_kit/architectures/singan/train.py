@@ -6,16 +6,21 @@ Per scale n the generator minimises the WGAN-GP adversarial loss against a patch
 a finer scale is ``0.1 * RMSE(real_n, rec_up)``. Each iteration does 3 critic steps, each on a
 fresh random image from the frozen coarser scales, then 3 generator steps.
 
-Differences from the official code, all deliberate:
-- ``z_opt`` is drawn once per scale; the official loop redraws it every iteration at the coarsest
-  scale and keeps the last draw, a bug.
+Differences from the official code, each deliberate; the first two are config fields that can
+restore the official behaviour (their defaults keep older run folders' behaviour):
+- ``rec_noise="fixed"`` (default): ``z_opt`` is drawn once, as the paper describes. The official
+  loop redraws it every iteration at the coarsest scale and keeps the last draw
+  (``rec_noise="per_iteration"``), so its reconstruction term pulls G_0's output towards the real
+  image for any noise, a layout prior.
 - Generator steps compute the fake afresh (the official code reuses a stale graph that newer torch
   rejects); the first generator step reuses the last critic step's fake, which is identical
   because the generator has not changed in between.
 - The reconstruction input of a scale is computed once per scale, not once per step; critic
   parameters are frozen during generator steps, so no unused gradients are computed.
-- The learning-rate decay happens at 80 % of the iterations (1600 of 2000, as the official
-  milestone) also when the iteration count is changed.
+- ``lr_milestone="fraction"`` (default): the learning-rate decay happens at ``lr_decay_at`` (80 %)
+  of the iterations (1600 of 2000, as the official milestone) also when the iteration count is
+  changed; ``lr_milestone="official"`` decays at iteration 1600 whatever the count (never for
+  runs of <= 1600 iterations per scale).
 - Every scale reseeds from ``(seed, scale)``, so resuming from a finished scale gives the same model
   as an uninterrupted run. The scale in progress is also checkpointed every
   ``CHECKPOINT_SECONDS`` (:mod:`singan_kit.architectures.scale_checkpoint`), and continues from there.
@@ -120,6 +125,9 @@ class SinGANTrainer(LevelTrainer):
             for frozen in self.model.generators:
                 frozen.to(memory_format=torch.contiguous_format)
 
+        if fit.last_rec_noise is not None:  # rec_noise "per_iteration": the last draw is the saved z_opt
+            self.model.z_opt = fit.last_rec_noise
+            self.model.forget_reconstructions()
         self.model.generators.append(generator)
         self.model.noise_amps.append(targets.noise_amp)
         stats = fit.last

@@ -1,0 +1,142 @@
+"""SinGAN's options for the official code's behaviour (issue 20): ``rec_noise`` and ``lr_milestone``,
+their config.json round trip and old run folders, and a float64 check of the batch norm's gradients
+under WGAN-GP."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import imageio.v3 as iio
+import pytest
+import torch
+from torch import nn
+
+from ganbase.errors import UserError
+from ganbase.nn.batchnorm import BatchNorm2d
+from ganbase.nn.discriminators import PatchDiscriminator
+from ganbase.nn.losses import WGANGPLoss
+from singan_kit import run_folder as rf
+from singan_kit.api import train_run
+from singan_kit.architectures import make_config
+from singan_kit.architectures.singan.config import OFFICIAL_LR_MILESTONE, SinGANConfig, decay_iteration
+from singan_kit.architectures.singan.fit import ScaleTargets, fit_scale
+from singan_kit.architectures.singan.model import ScaleGenerator
+from tests.conftest import blob_image
+
+TINY = dict(iters=4, max_size=28, min_size=16, num_filters=8, max_filters=8)
+
+
+def test_defaults_are_the_old_behaviour_and_bad_values_are_one_line_errors():
+    config = SinGANConfig()
+    assert (config.rec_noise, config.lr_milestone) == ("fixed", "fraction")
+    with pytest.raises(UserError, match="rec_noise must be one of"):
+        make_config("tiny", rec_noise="always")
+    with pytest.raises(UserError, match="lr_milestone must be one of"):
+        make_config("tiny", lr_milestone="1600")
+
+
+def test_official_milestone_is_iteration_1600_whatever_the_count():
+    assert OFFICIAL_LR_MILESTONE == 1600
+    for iters in (1, 200, 500, 1600):  # never reached: the loop's last index is iters - 1
+        assert decay_iteration(iters, 0.8, "official") == 1600 >= iters
+    assert decay_iteration(2000, 0.8, "official") == 1600
+    assert decay_iteration(4000, 0.8, "official") == 1600
+    assert decay_iteration(200, 0.8, "fraction") == 160
+    assert decay_iteration(4000, 0.8, "fraction") == 3200
+
+
+def _fit_scale_one(milestone: str, iters: int = 10):
+    torch.manual_seed(0)
+    generator, critic = ScaleGenerator(8), PatchDiscriminator(3, 8, 5, 3)
+    real = torch.rand(1, 3, 20, 22, generator=torch.Generator().manual_seed(3)) * 2 - 1
+    targets = ScaleTargets(1, real, torch.zeros_like(real), None, 0.1)
+    gen = torch.Generator().manual_seed(1)
+    cfg = make_config("tiny", iters=iters, lr_milestone=milestone)
+    fit = fit_scale(generator, critic, targets, lambda n: torch.rand(n, 3, 20, 22, generator=gen) * 0.1, cfg,
+                    iters, torch.Generator().manual_seed(2), torch.device("cpu"), log_every=1)
+    return fit, generator
+
+
+def test_official_milestone_never_decays_a_short_fit():
+    fraction, g_fraction = _fit_scale_one("fraction")
+    official, g_official = _fit_scale_one("official")
+    lr = make_config("tiny").lr_generator
+    assert [row["lr"] for row in official.rows] == [lr] * 10
+    assert [row["lr"] for row in fraction.rows] == [lr] * 8 + [pytest.approx(lr * 0.1)] * 2
+    weights = [(a, b) for a, b in zip(g_fraction.state_dict().values(), g_official.state_dict().values())
+               if a.is_floating_point()]
+    assert any(not torch.equal(a, b) for a, b in weights)  # the last 2 steps ran at another rate
+    assert fraction.last_rec_noise is None  # only redrawn at the coarsest scale
+
+
+def _train(tmp_path, name: str, **settings):
+    image = tmp_path / "photo.png"
+    if not image.exists():
+        iio.imwrite(image, blob_image(24, 28, seed=5))
+    config = make_config("tiny", seed=3, **TINY, **settings)
+    model = train_run(image, tmp_path / name, config, progress=False)
+    return config, model
+
+
+def test_per_iteration_rec_noise_changes_scale_0_not_the_pyramid_and_round_trips(tmp_path):
+    _, fixed = _train(tmp_path, "fixed")
+    config, redrawn = _train(tmp_path, "redrawn", rec_noise="per_iteration", lr_milestone="official")
+
+    assert fixed.pyramid.sizes == redrawn.pyramid.sizes and len(fixed.reals) == len(redrawn.reals) >= 2
+    for a, b in zip(fixed.reals, redrawn.reals):
+        assert torch.equal(a, b)
+    assert not torch.equal(fixed.z_opt, redrawn.z_opt)
+    assert torch.equal(redrawn.z_opt[:, 0], redrawn.z_opt[:, 2])  # one channel broadcast, as drawn
+    g_fixed, g_redrawn = fixed.generators[0].state_dict(), redrawn.generators[0].state_dict()
+    assert any(not torch.equal(g_fixed[k], g_redrawn[k]) for k in g_fixed if g_fixed[k].is_floating_point())
+
+    meta = rf.read_meta(tmp_path / "redrawn")
+    assert meta["config"] == config
+    saved = json.loads((tmp_path / "redrawn" / rf.CONFIG_FILE).read_text())["config"]
+    assert (saved["rec_noise"], saved["lr_milestone"]) == ("per_iteration", "official")
+    loaded = rf.load_model(tmp_path / "redrawn", "cpu")
+    assert torch.equal(loaded.z_opt, redrawn.z_opt)  # the last draw is the saved z_opt
+    assert torch.equal(loaded.reconstructions()[-1], redrawn.reconstructions()[-1])
+
+
+def test_config_json_without_the_fields_loads_with_the_old_behaviour(tmp_path):
+    _train(tmp_path, "old")
+    path = tmp_path / "old" / rf.CONFIG_FILE
+    meta = json.loads(path.read_text())
+    del meta["config"]["rec_noise"], meta["config"]["lr_milestone"]
+    path.write_text(json.dumps(meta))
+    config = rf.read_meta(tmp_path / "old")["config"]
+    assert (config.rec_noise, config.lr_milestone) == ("fixed", "fraction")
+
+
+def test_closed_form_batchnorm_gives_pytorchs_wgan_gp_gradients_in_float64():
+    torch.manual_seed(0)
+    ours = PatchDiscriminator(3, 8, 5, 3).double().train()
+    with torch.no_grad():  # away from the DCGAN init, so gamma and beta matter
+        for module in ours.modules():
+            if isinstance(module, BatchNorm2d):
+                module.weight.normal_(1.0, 0.3)
+                module.bias.normal_(0.0, 0.3)
+    theirs = copy.deepcopy(ours)
+    for parent in theirs.modules():
+        for name, child in parent.named_children():
+            if isinstance(child, BatchNorm2d):
+                reference = nn.BatchNorm2d(child.num_features).double()
+                reference.load_state_dict(child.state_dict())
+                setattr(parent, name, reference)
+    assert not any(isinstance(m, BatchNorm2d) for m in theirs.modules())
+    real = torch.rand(1, 3, 19, 21, dtype=torch.float64) * 2 - 1
+    fake = torch.rand(1, 3, 19, 21, dtype=torch.float64) * 2 - 1
+    mix = torch.tensor([0.3], dtype=torch.float64)
+    loss_fn = WGANGPLoss(weight=0.1, per_pixel=True)
+    grads = []
+    for critic in (ours, theirs):
+        loss = critic(fake).mean() - critic(real).mean() + loss_fn.penalty(critic, real, fake, mix)
+        grads.append(torch.autograd.grad(loss, list(critic.parameters())))
+    for got, want in zip(*grads):
+        torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
+    # the loss depends on every weight and every batch-norm shift (conv biases cancel in the norm)
+    names = [name for name, _ in ours.named_parameters()]
+    assert all(g.abs().sum() > 1e-6 for name, g in zip(names, grads[0])
+               if name.endswith("weight") or name.endswith(".1.bias"))
