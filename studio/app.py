@@ -298,25 +298,27 @@ def create_app(runs_dir: str | Path, host: str = HOST, port: int = PORT,
                         headers={"Content-Disposition": f'attachment; filename="{name}-{ident}.zip"'})
 
     async def reference_app(name: str, kind: str, image: UploadFile | None, mask: UploadFile | None,
-                            inject_scale: int, seed: int) -> dict:
+                            inject_scale: int, seed: int, retrain: int = 0) -> dict:
         model = await asyncio.to_thread(studio.model, name)
         if kind != "paint" and mask is None:
             raise UserError(f"{kind} needs a mask: draw one or upload it")
         folder, url = studio.out_dir(name, kind)
         with _removed_on_error(folder):
             return await _reference_result(model, kind, folder, url, image, mask, inject_scale, seed,
-                                           studio.run_dir(name) / "real.png")
+                                           studio.run_dir(name) / "real.png", retrain)
 
-    async def _reference_result(model, kind, folder, url, image, mask, inject_scale, seed, real) -> dict:
+    async def _reference_result(model, kind, folder, url, image, mask, inject_scale, seed, real,
+                                retrain: int) -> dict:
         source = await _upload(image, folder, "image") if image is not None else real  # paint over the run's image
         mask_path = await _upload(mask, folder, "mask") if mask is not None else None
 
         def work():
+            # retrain: harmonization fine-tune iterations, or paint's quantization colours (0: off)
             if kind == "harmonize":
-                return model.harmonize(source, mask_path, inject_scale, seed)
+                return model.harmonize(source, mask_path, inject_scale, seed, fine_tune=retrain)
             if kind == "edit":
                 return model.edit(source, mask_path, inject_scale, seed)
-            return model.paint(source, inject_scale, seed)
+            return model.paint(source, inject_scale, seed, quantize=retrain or None)
 
         result = await asyncio.to_thread(work)
         save_image(folder / "result.png", result)
@@ -325,8 +327,9 @@ def create_app(runs_dir: str | Path, host: str = HOST, port: int = PORT,
 
     @app.post("/api/runs/{name}/harmonize", summary="Harmonize a pasted object (image + mask)")
     async def harmonize(name: str, image: UploadFile | None = File(None), mask: UploadFile | None = File(None),
-                        inject_scale: int = Form(...), seed: int = Form(0)):
-        return await reference_app(name, "harmonize", image, mask, inject_scale, seed)
+                        inject_scale: int = Form(...), seed: int = Form(0),
+                        fine_tune: int = Form(0, ge=0, le=5000, description="fine-tune iterations first (0: off)")):
+        return await reference_app(name, "harmonize", image, mask, inject_scale, seed, fine_tune)
 
     @app.post("/api/runs/{name}/edit", summary="Blend a copy-paste edit (image + mask)")
     async def edit(name: str, image: UploadFile | None = File(None), mask: UploadFile | None = File(None),
@@ -335,8 +338,9 @@ def create_app(runs_dir: str | Path, host: str = HOST, port: int = PORT,
 
     @app.post("/api/runs/{name}/paint", summary="Turn a painting into an image")
     async def paint(name: str, image: UploadFile | None = File(None), inject_scale: int = Form(...),
-                    seed: int = Form(0)):
-        return await reference_app(name, "paint", image, None, inject_scale, seed)
+                    seed: int = Form(0),
+                    quantize: int = Form(0, ge=0, le=64, description="colours to quantize to and retrain (0: off)")):
+        return await reference_app(name, "paint", image, None, inject_scale, seed, quantize)
 
     @app.post("/api/runs/{name}/animate", summary="A GIF of a random walk around the training image")
     def animate(name: str, request: AnimateRequest):

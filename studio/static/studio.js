@@ -287,6 +287,8 @@ async function runCanvas() {
   }
   form.append("inject_scale", $("c-inject").value);
   form.append("seed", $("c-seed").value);
+  if (mode === "harmonize") form.append("fine_tune", $("c-retrain").value || "0");
+  if (mode === "paint") form.append("quantize", $("c-retrain").value || "0");
   $("c-status").textContent = `${mode}…`;
   try {
     const data = await call("POST", `/api/runs/${run.name}/${mode}`, form);
@@ -338,7 +340,13 @@ function wire() {
   $("c-reset").onclick = () => { state.canvasRun = null; setupCanvas(); };
   $("c-image").onchange = (e) => { if (e.target.files[0]) setupCanvas(URL.createObjectURL(e.target.files[0])); };
   $("c-mask-file").onchange = (e) => { if (e.target.files[0]) loadMaskFile(e.target.files[0]); };
-  $("c-mode").onchange = () => document.querySelector(`[data-tool=${$("c-mode").value === "paint" ? "paint" : "mask"}]`).click();
+  $("c-mode").onchange = () => {
+    const mode = $("c-mode").value;
+    document.querySelector(`[data-tool=${mode === "paint" ? "paint" : "mask"}]`).click();
+    // one number field: harmonization's fine-tune iterations, paint's quantization colours; none for edit
+    $("c-retrain-label").classList.toggle("hidden", mode === "edit");
+    $("c-retrain-name").textContent = mode === "paint" ? "Quantize colours" : "Fine-tune iterations";
+  };
   const stack = $("stack");
   stack.addEventListener("pointerdown", (e) => { state.drawing = true; state.last = null; stack.setPointerCapture(e.pointerId); stroke(e); });
   stack.addEventListener("pointermove", (e) => { if (state.drawing) stroke(e); });

@@ -132,6 +132,14 @@ def test_harmonize_with_a_drawn_mask_animate_and_report(served):
     assert no_mask.status_code == 400 and "mask" in no_mask.json()["error"]
     painted = client.post(f"/api/runs/{name}/paint", data={"inject_scale": 1})  # over the training image
     assert painted.status_code == 200, painted.text
+    # the options that retrain first: harmonization fine-tune, paint quantization
+    tuned = client.post(f"/api/runs/{name}/harmonize", data={"inject_scale": 1, "seed": 0, "fine_tune": 2},
+                        files={"image": ("naive.png", png(naive)), "mask": ("mask.png", png(mask))})
+    assert tuned.status_code == 200, tuned.text
+    assert not np.array_equal(iio.imread(client.get(tuned.json()["result"]).content), result)  # G_N was retrained
+    quantized = client.post(f"/api/runs/{name}/paint", data={"inject_scale": 1, "quantize": 3})
+    assert quantized.status_code == 200, quantized.text
+    assert client.post(f"/api/runs/{name}/paint", data={"inject_scale": 1, "quantize": -1}).status_code == 422
     gif = client.post(f"/api/runs/{name}/animate", json={"frames": 4, "start_scale": 1})
     assert gif.status_code == 200, gif.text
     frames = iio.imread(client.get(gif.json()["result"]).content, index=None)
