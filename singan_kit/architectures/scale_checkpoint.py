@@ -63,8 +63,11 @@ def save_progress(run_dir: str | Path, scale: int, progress: ScaleProgress) -> N
 
 def _progress_meta(path: Path) -> dict:
     """The JSON metadata of a progress file (read from the safetensors header only)."""
-    with safe_open(path, framework="pt") as handle:
-        return json.loads(handle.metadata()[_META_KEY])
+    try:
+        with safe_open(path, framework="pt") as handle:
+            return json.loads(handle.metadata()[_META_KEY])
+    except RuntimeError as error:  # safetensors reports a file that is missing (or vanishes) this way
+        raise OSError(f"cannot read {path}: {error}") from error
 
 
 _DAMAGE = (SafetensorError, UserError, OSError, ValueError, KeyError, TypeError)  # what a damaged file raises

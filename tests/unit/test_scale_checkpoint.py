@@ -104,3 +104,9 @@ def test_stale_damaged_and_overwritten_progress(image_path, tmp_path, monkeypatc
     (run / PROGRESS_FILE).write_bytes(good)
     create_run(image_path, run, config(), torch.device("cpu"), overwrite=True)
     assert not (run / PROGRESS_FILE).exists()  # a new run never continues an old run's scale
+
+
+def test_a_missing_progress_file_reads_as_none(tmp_path):
+    # a progress file can vanish between two reads (removed after its scale commits): no exception
+    assert progress_iteration(tmp_path, 0) is None
+    assert load_progress(tmp_path, 0) is None
