@@ -154,6 +154,26 @@ def load_tensors(path: str | os.PathLike, device: str | torch.device = "cpu") ->
     return {name: t.to(device) for name, t in tensors.items()}
 
 
+
+def read_state_dict(path: Path, what: str, expected: str) -> dict[str, torch.Tensor]:
+    """A state dict of tensors from a user's weights file (``.safetensors``, or a torch file read
+    with ``weights_only=True`` so that nothing is unpickled); ``what`` names the network and
+    ``expected`` the files it takes in the one-line errors. Errors of :func:`load_tensors` pass as
+    they are."""
+    try:
+        if path.suffix == ".safetensors":
+            return load_tensors(path)
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except UserError:
+        raise
+    except Exception as exc:  # pickle, zip and safetensors each raise their own types
+        raise UserError(f"cannot read {what} weights {path} ({type(exc).__name__}); expected {expected}") from None
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise UserError(f"{path} is not a state dict of tensors; expected {expected}")
+    return state
+
 def check_state_dict(expected: Mapping[str, torch.Tensor], tensors: Mapping[str, torch.Tensor],
                      path: str | os.PathLike, what: str = "the model in config.json") -> None:
     """Refuse, in one line, weights that do not match a network: missing, extra or misshapen tensors."""

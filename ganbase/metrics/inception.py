@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganbase.errors import UserError
+from ganbase.io.checkpoint import read_state_dict
 from ganbase.metrics.features import (
     feature_statistics,
     frechet_distance,
@@ -192,22 +193,7 @@ class InceptionFeatures(nn.Module):
 
 
 def _read_state_dict(path: Path) -> dict[str, Tensor]:
-    try:
-        if path.suffix == ".safetensors":
-            from ganbase.io.checkpoint import load_tensors
-
-            return load_tensors(path)
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except UserError:
-        raise
-    except Exception as exc:  # pickle, zip and safetensors each raise their own types
-        raise UserError(f"cannot read Inception weights {path} ({type(exc).__name__}); expected "
-                        f"{EXPECTED_WEIGHTS}") from None
-    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):
-        raise UserError(f"{path} is not a state dict of tensors; expected {EXPECTED_WEIGHTS}")
-    return state
+    return read_state_dict(path, "Inception", EXPECTED_WEIGHTS)
 
 
 def load_inception(weights: str | Path | None, device: torch.device | str = "cpu") -> InceptionFeatures:

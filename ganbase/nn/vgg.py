@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganbase.errors import UserError
+from ganbase.io.checkpoint import read_state_dict
 
 VGG_WEIGHTS_ENV = "GANBASE_VGG_WEIGHTS"
 EXPECTED_WEIGHTS = ("a local VGG-19 state dict: torchvision's vgg19-dcbb9e9d.pth (548 MB, "
@@ -149,21 +150,11 @@ def detect_layout(state: dict[str, Tensor]) -> str | None:
 
 def _read_state_dict(path: Path) -> dict[str, Tensor]:
     try:
-        if path.suffix == ".safetensors":
-            from ganbase.io.checkpoint import load_tensors
-
-            return load_tensors(path)
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except UserError as exc:
+        return read_state_dict(path, "VGG", EXPECTED_WEIGHTS)
+    except UserError as exc:  # a damaged .safetensors file: say which files are expected too
+        if EXPECTED_WEIGHTS in str(exc):
+            raise
         raise UserError(f"{exc}; expected {EXPECTED_WEIGHTS}") from None
-    except Exception as exc:  # pickle, zip and safetensors each raise their own types
-        raise UserError(f"cannot read VGG weights {path} ({type(exc).__name__}); expected "
-                        f"{EXPECTED_WEIGHTS}") from None
-    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):
-        raise UserError(f"{path} is not a state dict of tensors; expected {EXPECTED_WEIGHTS}")
-    return state
 
 
 def vgg_weights_path(weights: str | os.PathLike | None) -> Path:
