@@ -120,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rec-noise", default="fixed", help="our rec_noise: fixed | per_iteration")
     parser.add_argument("--lr-milestone", default="fraction", help="our lr_milestone: fraction | official")
     parser.add_argument("--work", required=True, help="folder for runs and results.json (resumable)")
+    parser.add_argument("--arms", choices=("both", "official", "ours"), default="both",
+                        help="train only one side (two processes can share --work, one per side); "
+                             "the table lists the rows where both sides are cached")
     args = parser.parse_args(argv)
     if not 2 <= args.num <= OFFICIAL_SAMPLES:
         parser.error(f"--num must be between 2 and {OFFICIAL_SAMPLES}")
@@ -139,15 +142,19 @@ def main(argv: list[str] | None = None) -> int:
     for image in images:
         for seed in args.seeds:
             base = f"{image.stem}-s{seed}-i{args.iters}-m{args.max_size}-n{args.num}-e{args.eval_seed}"
-            results = {}
-            for arm, run in (("official", train_official), (ours_arm, train_ours)):
+            sides = {"official": (("official", train_official),), "ours": ((ours_arm, train_ours),)}
+            for arm, run in sides.get(args.arms, sides["official"] + sides["ours"]):
                 key = f"{base}-{arm}"
                 if key not in cache:
                     print(f"training {arm} on {image.name}, seed {seed} ...", flush=True)
-                    cache[key] = run(args, image, seed, work / key)
+                    result = run(args, image, seed, work / key)
+                    # re-read: another process (--arms) may have added its rows meanwhile
+                    cache = json.loads(cache_path.read_text()) if cache_path.is_file() else {}
+                    cache[key] = result
                     atomic_write_json(cache_path, cache)
-                results[arm] = cache[key]
-            rows.append((image.stem, seed, results["official"], results[ours_arm]))
+            cache = json.loads(cache_path.read_text()) if cache_path.is_file() else cache
+            if f"{base}-official" in cache and f"{base}-{ours_arm}" in cache:
+                rows.append((image.stem, seed, cache[f"{base}-official"], cache[f"{base}-{ours_arm}"]))
 
     print(f"\n{args.iters} iterations per scale, max size {args.max_size}, {args.num} samples from scale 0; "
           f"ours: {ours_arm}")

@@ -29,6 +29,7 @@ from cli.singan_common import (
     config_overrides,
     consingan_options,
     echo_to_stderr,
+    patch_options,
     print_notes,
     print_outcome,
     training_options,
@@ -59,12 +60,16 @@ def main() -> None:
               default=LibraryDefault(lambda: api.CHECKPOINT_SECONDS / 60),
               help="SinGAN: save the scale in progress this often (0: as often as possible, every block of up "
                    "to 8 iterations).")
+@click.option("--checkpoint-activations", is_flag=True,
+              help="Recompute each convolution block's activations in the backward pass instead of keeping "
+                   "them: much less memory for large images (--max-size 512/1024), same results, slower.")
 @training_options
 @consingan_options
+@patch_options
 @user_errors
-def train(image, out_dir, resume_dir, overwrite, checkpoint_minutes, preset, iters, fine_iters, max_size, min_size,
+def train(image, out_dir, resume_dir, overwrite, checkpoint_minutes, checkpoint_activations, preset, iters, fine_iters, max_size, min_size,
           scale_factor, lr, alpha, gp_weight, num_filters, max_filters, d_steps, g_steps, noise_amp, seed, device,
-          threads, quiet, stages, concurrent_stages, lr_scale):
+          threads, quiet, stages, concurrent_stages, lr_scale, patch_size, noise, pyramid_ratio, levels):
     """Train SinGAN on IMAGE, coarse to fine; saves after every scale and every few minutes within one.
 
     IMAGE may be a folder: one model per image, finished ones skipped, unfinished ones resumed.
@@ -75,14 +80,16 @@ def train(image, out_dir, resume_dir, overwrite, checkpoint_minutes, preset, ite
 
     overrides = config_overrides(iters, fine_iters, max_size, min_size, scale_factor, lr, alpha, gp_weight,
                                  num_filters, max_filters, d_steps, g_steps, noise_amp, seed)
-    overrides.update(num_stages=stages, concurrent_stages=concurrent_stages, lr_scale=lr_scale)
+    overrides.update(num_stages=stages, concurrent_stages=concurrent_stages, lr_scale=lr_scale,
+                     patch_size=patch_size, noise=noise, pyramid_ratio=pyramid_ratio, num_levels=levels)
     folder = api.is_folder_of(image, "image")
     if launched() and not folder:
         raise UserError("under torchrun, singan train takes a folder of images (each process trains its "
                         "share); train one image or --resume without torchrun")
     torch_device = resolve_device(device)
     echo = echo_to_stderr(quiet)
-    options = dict(progress=not quiet, threads=threads, checkpoint_seconds=60 * checkpoint_minutes)
+    options = dict(progress=not quiet, threads=threads, checkpoint_seconds=60 * checkpoint_minutes,
+                   checkpoint_activations=checkpoint_activations)
     if resume_dir is not None:
         if image is not None or any(v is not None for v in overrides.values()):
             raise UserError("--resume continues a run with its saved settings; give no image or settings")

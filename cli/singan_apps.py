@@ -29,6 +29,7 @@ from cli.singan_common import (
     training_options,
     user_errors,
 )
+from ganbase.errors import UserError
 from singan_kit import api
 
 
@@ -136,14 +137,23 @@ def animate(run, frames, start_scale, alpha, beta, fps, loop, out, seed, device,
 @click.option("--run", "run_dir", default=None,
               help="Run folder of the SR model: reused when finished, resumed or created otherwise "
                    "(default: a temporary one); for a folder of images, a folder of runs.")
+@click.option("--size", "size_text", default=None, metavar="WxH",
+              help="Exact output size in pixels with the image's aspect ratio, e.g. 3840x2160 (instead of "
+                   "--factor); large outputs run in exact tiles.")
+@click.option("--max-memory", default=None, metavar="SIZE",
+              help="Memory to stay within, e.g. 2GB: sets the tile size of large outputs [what is available].")
 @training_options
 @user_errors
-def sr(image, factor, out, run_dir, preset, iters, fine_iters, max_size, min_size, scale_factor, lr, alpha,
-       gp_weight, num_filters, max_filters, d_steps, g_steps, noise_amp, seed, device, threads, quiet):
-    """Super-resolve IMAGE: train SinGAN on it in SR mode and upscale it FACTOR times."""
+def sr(image, factor, out, run_dir, size_text, max_memory, preset, iters, fine_iters, max_size, min_size,
+       scale_factor, lr, alpha, gp_weight, num_filters, max_filters, d_steps, g_steps, noise_amp, seed, device,
+       threads, quiet):
+    """Super-resolve IMAGE: train SinGAN on it in SR mode and upscale it FACTOR times (or to --size)."""
+    if size_text is not None and click.get_current_context().get_parameter_source("factor").name != "DEFAULT":
+        raise UserError("give --factor or --size, not both")
     echo = echo_to_stderr(quiet)
     overrides = config_overrides(iters, fine_iters, max_size, min_size, scale_factor, lr, alpha, gp_weight,
                                  num_filters, max_filters, d_steps, g_steps, noise_amp, seed)
     print_outcome(api.super_resolve_images(image, out, factor, run_dir, preset, overrides, seed, device, threads,
                                            progress=not quiet, on_scale_end=lambda s: echo(s.line()),
-                                           on_notes=lambda notes: print_notes(notes, quiet)), quiet)
+                                           on_notes=lambda notes: print_notes(notes, quiet),
+                                           size=size_text, max_memory=max_memory), quiet)

@@ -133,6 +133,25 @@ CONSINGAN_OPTIONS = [
 ]
 
 
+PATCH_OPTIONS = [
+    click.option("--patch-size", type=POSITIVE_INT, default=None,
+                 help="gpnn/gpdm: side of the patches compared, in px [gpnn 7, gpdm 5]."),
+    click.option("--noise", type=NON_NEGATIVE_FLOAT, default=None,
+                 help="gpnn/gpdm: std of the noise on the coarsest level's start (more: more diverse) [0.75]."),
+    click.option("--pyramid-ratio", type=FiniteFloatRange(0, 1, min_open=True, max_open=True), default=None,
+                 help="gpnn/gpdm: size of a level / size of the next finer one [gpnn 0.75, gpdm 0.85]."),
+    click.option("--levels", type=POSITIVE_INT, default=None,
+                 help="gpnn/gpdm: pyramid levels, the image included [gpnn 10, gpdm 14]."),
+]
+
+
+def patch_options(func):
+    """Add the options of the training-free patch methods (GPNN, GPDM) of ``singan train``."""
+    for option in reversed(PATCH_OPTIONS):
+        func = option(func)
+    return func
+
+
 def consingan_options(func):
     """Add the ConSinGAN-only options (Hinz et al. 2021) of ``singan train`` to a command."""
     for option in reversed(CONSINGAN_OPTIONS):

@@ -197,7 +197,15 @@ class SinGAN:
     def paint(self, painting, inject_scale: int, seed: int = 0, quantize: int | None = None,
               quantize_iters: int | None = None, progress: bool = False) -> np.ndarray:
         """Turn a clip-art painting into an image; ``quantize=K`` retrains the injection scale on
-        the training image quantized to K colours first (the official code uses 5)."""
+        the training image quantized to K colours first (the official code uses 5). On a GPNN run the
+        painting's layout is redrawn with the photo's patches from level ``inject_scale`` up (as
+        :meth:`analogy`)."""
+        if patch_apps.resynthesizes(self.model):
+            if quantize:
+                raise UserError(f"--quantize retrains a scale; {self.model.config.architecture} runs learn nothing: "
+                                "paint without it")
+            result, self.notes = patch_apps.structural_analogy(self.model, painting, inject_scale, what="painting")
+            return to_uint8(result)[0]
         self._needs_scale_generators("paint-to-image")
         model, centers = self.model, None
         if quantize:
@@ -247,7 +255,8 @@ def train_run(image: str | Path | None, run_dir: str | Path, config=None, **opti
     """Train the run folder ``run_dir`` on ``image`` with ``config`` (see :func:`make_config`), or
     continue it with ``resume=True`` (no image or config); returns the trained model. ``options``:
     ``device``, ``progress``, ``threads``, ``overwrite``, ``on_scale_end``, ``on_notes``,
-    ``checkpoint_seconds`` (default ``CHECKPOINT_SECONDS``)."""
+    ``checkpoint_seconds`` (default ``CHECKPOINT_SECONDS``), ``checkpoint_activations`` (recompute
+    activations in backward: less memory for large images, about one more forward pass)."""
     from singan_kit.architectures.lifecycle import train
 
     return train(image, run_dir, config, **options)
@@ -259,7 +268,7 @@ def train_folder(folder: str | Path, out_root: str | Path, config, device: str =
     """Train ``<out_root>/<name>`` on every image of ``folder``: finished runs skipped, unfinished
     ones resumed, under torchrun this process's share (every process gets the results of all).
     ``on_line`` gets the progress lines (prefixed with the rank under torchrun); ``options`` as
-    :func:`train_run` (``checkpoint_seconds``)."""
+    :func:`train_run` (``checkpoint_seconds``, ``checkpoint_activations``)."""
     from singan_kit.batch.train_folder import train_images
 
     say_line = on_line or (lambda line: None)
@@ -478,15 +487,20 @@ def animate_runs(run: str | Path, frames: int = 100, start_scale: int = 2, alpha
 def super_resolve_images(image: str | Path, out: str | Path, factor: float = 4.0, run_dir: str | Path | None = None,
                          preset: str = "paper", overrides: dict | None = None, seed: int | None = 0,
                          device: str = "auto", threads: int | None = None, progress: bool = True,
-                         on_scale_end: Callable | None = None, on_notes: Notes | None = None) -> Outcome:
+                         on_scale_end: Callable | None = None, on_notes: Notes | None = None,
+                         size: str | None = None, max_memory: str | None = None) -> Outcome:
     """Train (or reuse, or resume) an SR model of ``image`` in ``run_dir`` (default: a temporary
     folder) and write it upscaled ``factor`` x to ``out``; for a folder of images, ``out`` and
-    ``run_dir`` are folders of ``<name>.png`` and of runs."""
+    ``run_dir`` are folders of ``<name>.png`` and of runs. ``size`` (``"WIDTHxHEIGHT"``, the image's
+    aspect ratio) sets the output size instead of ``factor``; large outputs run in exact tiles
+    within ``max_memory`` (``"2GB"``; None: what is available)."""
     from singan_kit.apps.tuning.sr_train import super_resolve_image
 
     check_factor(factor)
+    exact_size = parse_size(size) if size is not None else None
+    memory_cap = parse_memory(max_memory) if max_memory is not None else None
     options = dict(preset=preset, overrides=overrides, device=resolve_device(device), progress=progress,
-                   threads=threads, on_scale_end=on_scale_end)
+                   threads=threads, on_scale_end=on_scale_end, size=exact_size, max_memory=memory_cap)
 
     def upscale(path: Path, out_path: Path, run: Path | None) -> str:
         result, notes = super_resolve_image(path, factor, run, seed or 0, **options)

@@ -18,19 +18,24 @@ from ganbase.errors import UserError
 
 FLOAT_BYTES = 4
 TENSORS_PER_LAYER = 3  # conv, batch norm, LeakyReLU outputs kept for backward
+TENSORS_PER_LAYER_RECOMPUTED = 2  # with activation checkpointing (fitted: 0.67x the activations, see below)
 PASSES = 6  # generator, critic on real, fake and the penalty interpolate + its double backward (fitted)
 OVERHEAD_BYTES = 512 * 2**20  # torch, the interpreter and the loaded modules (fitted, see above)
 
 
-def training_bytes(height: int, width: int, filters: int, layers: int, kernel_size: int = 3) -> int:
-    """Bytes to train one scale of ``height x width`` px with ``layers`` conv layers of ``filters``."""
+def training_bytes(height: int, width: int, filters: int, layers: int, kernel_size: int = 3,
+                   recomputed: bool = False) -> int:
+    """Bytes to train one scale of ``height x width`` px with ``layers`` conv layers of ``filters``
+    (``recomputed``: with activation checkpointing)."""
     hidden = max(layers - 1, 1)
-    activations = PASSES * TENSORS_PER_LAYER * hidden * filters * height * width * FLOAT_BYTES
+    per_layer = TENSORS_PER_LAYER_RECOMPUTED if recomputed else TENSORS_PER_LAYER
+    activations = PASSES * per_layer * hidden * filters * height * width * FLOAT_BYTES
     weights = 2 * layers * filters * filters * kernel_size * kernel_size * FLOAT_BYTES * 4  # G+D, Adam
     return activations + weights + OVERHEAD_BYTES
 
 
-def check_training_memory(config, sizes: tuple[tuple[int, int], ...], available: int) -> int | None:
+def check_training_memory(config, sizes: tuple[tuple[int, int], ...], available: int,
+                          recomputed: bool = False) -> int | None:
     """Refuse in one line a run whose finest scale would need more than ``available`` bytes; returns
     the estimate. ``filters``: the config's ``max_filters`` (SinGAN) or ``num_filters``, an upper bound.
     An architecture whose config has no ``num_filters``/``num_layers`` is not a conv pyramid this
@@ -40,11 +45,11 @@ def check_training_memory(config, sizes: tuple[tuple[int, int], ...], available:
     layers = getattr(config, "num_layers", None)
     if filters is None or layers is None:
         return None
-    estimate = training_bytes(height, width, filters, layers, getattr(config, "kernel_size", 3))
+    estimate = training_bytes(height, width, filters, layers, getattr(config, "kernel_size", 3), recomputed)
     if estimate - OVERHEAD_BYTES > available:  # the overhead is already resident when this runs
         raise UserError(
             f"training needs about {estimate / 2**30:.1f} GB at the finest scale ({width}x{height} px, "
             f"{filters} filters), more than the {available / 2**30:.1f} GB available; lower --max-size "
-            "or --max-filters/--num-filters"
+            "or --max-filters/--num-filters" + ("" if recomputed else ", or add --checkpoint-activations")
         )
     return estimate

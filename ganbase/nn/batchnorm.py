@@ -26,8 +26,26 @@ mean(v g) - mean(v) mean(g) - 3 A B``:
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
+
+_STATS_FROZEN = ContextVar("batch_norm_running_stats_frozen", default=False)
+
+
+class running_stats_frozen:  # noqa: N801 (used like a function: ``with running_stats_frozen():``)
+    """Training-mode batch norm inside the block normalises with batch statistics as usual but
+    leaves running statistics and ``num_batches_tracked`` alone: a forward pass recomputed for
+    activation checkpointing must not count the batch twice. Reusable (checkpointing may
+    recompute a block more than once, e.g. for a gradient penalty and then for the loss)."""
+
+    def __enter__(self) -> None:
+        self._tokens = getattr(self, "_tokens", []) + [_STATS_FROZEN.set(True)]
+
+    def __exit__(self, *exc) -> None:
+        _STATS_FROZEN.reset(self._tokens.pop())
 
 
 def _channel_means(x: Tensor, g: Tensor, v: Tensor | None) -> tuple[Tensor, ...]:
@@ -133,11 +151,16 @@ class BatchNorm2d(nn.BatchNorm2d):
     """``nn.BatchNorm2d`` with a closed-form double backward in CPU training (same state dict)."""
 
     def forward(self, input: Tensor) -> Tensor:
+        frozen = self.training and _STATS_FROZEN.get()
         fast = (self.training and self.affine and torch.is_grad_enabled() and input.device.type == "cpu"
                 and input.dim() == 4 and input.dtype == self.weight.dtype)
+        if not fast and frozen:
+            return F.batch_norm(input, None, None, self.weight, self.bias, True, 0.0, self.eps)
         if not fast:
             return super().forward(input)
         self._check_input_dim(input)
+        if frozen:
+            return _BatchNormTrain.apply(input, self.weight, self.bias, None, None, 0.0, self.eps)
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.track_running_stats and self.num_batches_tracked is not None:
             self.num_batches_tracked.add_(1)
@@ -148,4 +171,4 @@ class BatchNorm2d(nn.BatchNorm2d):
         return _BatchNormTrain.apply(input, self.weight, self.bias, running_mean, running_var, momentum, self.eps)
 
 
-__all__ = ["BatchNorm2d"]
+__all__ = ["BatchNorm2d", "running_stats_frozen"]

@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ganbase.nn.blocks import activations_recomputed
+
 Critic = Callable[[Tensor], Tensor]
 
 
@@ -121,9 +123,17 @@ class WGANGPLoss(WGANLoss):
         optimizer.zero_grad(set_to_none=set_to_none)
         real_score = critic(real).mean()
         fake_score = critic(fake.detach()).mean()
-        penalty = self.penalty(critic, real, fake, mix)
-        loss = fake_score - real_score + penalty
-        loss.backward()
+        if activations_recomputed():
+            # two backward passes, so that the scores' critic graphs are freed before the penalty's
+            # (its double backward keeps the most); gradients equal up to float rounding
+            (fake_score - real_score).backward()
+            penalty = self.penalty(critic, real, fake, mix)
+            penalty.backward()
+            loss = (fake_score - real_score).detach() + penalty.detach()
+        else:
+            penalty = self.penalty(critic, real, fake, mix)
+            loss = fake_score - real_score + penalty
+            loss.backward()
         optimizer.step()
         return loss, real_score, fake_score, penalty
 

@@ -125,11 +125,13 @@ def blend_resynthesized(model: nn.Module, source, mask_source, level: int | None
 
 
 @torch.no_grad()
-def structural_analogy(model: nn.Module, structure, level: int | None = None) -> tuple[Tensor, list[str]]:
-    """Image ``structure``'s layout drawn with the run image's patches ``[1, 3, H, W]``."""
-    resynthesize = resynthesizer(model, "structural analogy")
-    image, notes = read_reference(structure, "structure image")
-    fitted = fit_to_size(image, model.pyramid.finest_size, "structure image", notes).to(model.device)
+def structural_analogy(model: nn.Module, structure, level: int | None = None,
+                       what: str = "structure image") -> tuple[Tensor, list[str]]:
+    """Image ``structure``'s layout drawn with the run image's patches ``[1, 3, H, W]`` (also
+    paint-to-image on patch runs: ``what`` names the input in messages)."""
+    resynthesize = resynthesizer(model, "structural analogy" if what == "structure image" else f"{what} re-synthesis")
+    image, notes = read_reference(structure, what)
+    fitted = fit_to_size(image, model.pyramid.finest_size, what, notes).to(model.device)
     return resynthesize(model, fitted, start_level(model, level), None).clamp(-1, 1), notes
 
 

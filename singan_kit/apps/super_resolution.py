@@ -5,7 +5,8 @@ side), with a pyramid factor near ``2 ** (-1/3)`` and min side 18 px, and recons
 100. Inference: the finest generator is applied ``k`` times, each time to the previous result
 upsampled by ``1 / f``, where ``k = round(log(factor) / log(2 ** (1/3)))`` (at least 1) and
 ``f = factor ** (-1/k)`` (6 steps of x1.26 for x4); the result is cropped to ``factor`` x the size.
-``factor`` may be any value > 1.
+``factor`` may be any value > 1; :func:`factor_for_size` turns an absolute output size of the
+image's aspect ratio into one.
 
 Fix of the official code: its first step draws one noise channel broadcast to three (the coarsest
 scale's noise shape) because its scale counter restarts at 0; every step here draws three channels,
@@ -50,6 +51,22 @@ def check_factor(factor: float) -> float:
     return float(factor)
 
 
+SIZE_ASPECT_TOLERANCE = 0.01  # relative: an absolute --size may differ from the image's aspect by rounding only
+
+
+def factor_for_size(image_size: tuple[int, int], size: tuple[int, int]) -> float:
+    """The upscaling factor that turns an image of ``image_size`` (H, W) into ``size`` (H, W), which
+    must keep the image's aspect ratio (up to 1 %, for rounding)."""
+    (height, width), (target_h, target_w) = image_size, size
+    across, down = target_w / width, target_h / height
+    if abs(across - down) > SIZE_ASPECT_TOLERANCE * max(across, down):
+        suggested = round(width * down)
+        raise UserError(f"super-resolution keeps the image's aspect ratio: {target_w}x{target_h} px is x{across:.3g} "
+                        f"across but x{down:.3g} down for a {width}x{height} px image; give a size such as "
+                        f"{suggested}x{target_h}")
+    return check_factor(max(across, down))
+
+
 def sr_steps(factor: float) -> tuple[int, float]:
     """``(k, f)``: number of generator applications and the per-step pyramid factor ``f < 1``."""
     factor = check_factor(factor)
@@ -86,8 +103,10 @@ def sr_plan(model: GeneratorPyramid, start: Tensor, sizes: list[tuple[int, int]]
 
 
 @torch.no_grad()
-def super_resolve(model: GeneratorPyramid, factor: float, seed: int = 0, max_memory: int | None = None) -> Tensor:
-    """The model's finest image upscaled ``factor`` x: ``[1, 3, round(f H), round(f W)]`` in [-1, 1].
+def super_resolve(model: GeneratorPyramid, factor: float, seed: int = 0, max_memory: int | None = None,
+                  size: tuple[int, int] | None = None) -> Tensor:
+    """The model's finest image upscaled ``factor`` x: ``[1, 3, round(f H), round(f W)]`` in [-1, 1],
+    or exactly ``size`` (H, W) when given (``factor`` from :func:`factor_for_size`).
 
     A chain whose untiled estimate exceeds ``UNTILED_BYTES`` runs in exact tiles
     (:mod:`singan_kit.tiling`) on the same noise, within ``max_memory`` bytes (None: the sampler's
@@ -110,10 +129,11 @@ def super_resolve(model: GeneratorPyramid, factor: float, seed: int = 0, max_mem
     else:
         out = run_scales(generators, amps, step_factor, start, 0, sizes[1:],
                          _three_channel(seeded_noise(seed, 1, model.device)))
-    target = (round(factor * height), round(factor * width))
-    if out.shape[-2] < target[0] or out.shape[-1] < target[1]:
-        raise UserError("internal size error in super-resolution")  # ceil sizes never fall short
+    target = tuple(size) if size is not None else (round(factor * height), round(factor * width))
+    if out.shape[-2] < target[0] or out.shape[-1] < target[1]:  # a --size one rounding pixel beyond
+        out = torch.nn.functional.interpolate(out, size=(max(target[0], out.shape[-2]), max(target[1], out.shape[-1])),
+                                              mode="bicubic", align_corners=False)
     return out[..., :target[0], :target[1]].clamp(-1.0, 1.0)
 
 
-__all__ = ["sr_steps", "sr_config", "super_resolve", "check_factor", "SR_MIN_SIZE", "SR_ALPHA"]
+__all__ = ["sr_steps", "sr_config", "super_resolve", "check_factor", "factor_for_size", "SR_MIN_SIZE", "SR_ALPHA"]

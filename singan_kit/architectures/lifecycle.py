@@ -26,6 +26,7 @@ from ganbase.io.checkpoint import atomic_write_bytes, remove_temp_files, save_te
 from ganbase.io.images import encode_image, load_image, save_image, side_by_side, to_tensor
 from ganbase.io.run_lock import RunLock
 from ganbase.io.run_safety import check_run_target
+from ganbase.nn.blocks import recomputed_activations
 from ganbase.runtime.memory import available_memory
 from ganbase.runtime.threads import CoreMonitor, plan_threads, restored_threads
 from singan_kit import run_folder as rf
@@ -49,7 +50,7 @@ def level_seed(*parts: int) -> int:
 
 
 def create_run(image_path: str | Path, out_dir: str | Path, config: RunConfig, device: torch.device,
-               overwrite: bool = False) -> list[str]:
+               overwrite: bool = False, checkpoint_activations: bool = False) -> list[str]:
     """Validate the input and write a new run folder (pyramid, config); returns notes for the user.
 
     Everything that can fail on bad input is checked before the folder is created, so a bad input
@@ -60,7 +61,8 @@ def create_run(image_path: str | Path, out_dir: str | Path, config: RunConfig, d
     height, width = array.shape[:2]
     architecture = registered.get(config.architecture)
     pyramid = architecture.compute_pyramid(config, height, width)
-    check_training_memory(config, pyramid.sizes, available_memory(device))  # before anything is written
+    check_training_memory(config, pyramid.sizes, available_memory(device),  # before anything is written
+                          recomputed=checkpoint_activations)
     if pyramid.resize_factor < 1:
         fh, fw = pyramid.finest_size
         notes.append(f"image is {width}x{height} px, larger than max_size={config.max_size}: "
@@ -91,14 +93,18 @@ class LevelTrainer:
     :meth:`generator_tensors` (the contents of generators.safetensors) and :meth:`preview_images`.
     ``checkpoint_seconds``: how often a subclass that checkpoints inside a level saves it (None:
     never); ``cuda_graphs`` and ``channels_last`` are hints a subclass may ignore.
+    ``checkpoint_activations``: every ``ConvBlock`` recomputes its activations in backward instead of
+    keeping them (:func:`ganbase.nn.blocks.recomputed_activations`; same results, less memory).
     """
 
     def __init__(self, run_dir: str | Path, device: torch.device | str = "cpu", progress: bool = True,
                  on_scale_end: Callable[[ScaleSummary], None] | None = None, log_every: int = 10,
                  threads: int | None = None, sync_timing: bool = False, cuda_graphs: bool = True,
                  channels_last: bool | None = None, checkpoint_seconds: float | None = CHECKPOINT_SECONDS,
-                 on_iteration: Callable[[int, int], None] | None = None) -> None:
+                 on_iteration: Callable[[int, int], None] | None = None,
+                 checkpoint_activations: bool = False) -> None:
         self.run_dir = Path(run_dir)
+        self.checkpoint_activations = checkpoint_activations
         self.on_iteration = on_iteration  # (level, iteration) before each iteration: live progress (web studio)
         self.device = torch.device(device)
         self.checkpoint_seconds = checkpoint_seconds
@@ -134,7 +140,8 @@ class LevelTrainer:
     # ------------------------------------------------------------------ the shared lifecycle
     def train(self) -> torch.nn.Module:
         """Train every remaining level, saving after each; returns the finished model."""
-        with restored_threads():  # the per-level thread plans do not outlive training
+        # the per-level thread plans do not outlive training
+        with restored_threads(), recomputed_activations(self.checkpoint_activations):
             for scale in range(self.model.num_trained, self.pyramid.num_scales):
                 summary = self.train_scale(scale)
                 if self.on_scale_end is not None:
@@ -199,11 +206,13 @@ def train(image_path: str | Path | None, out_dir: str | Path, config: RunConfig 
           progress: bool = True, on_scale_end: Callable[[ScaleSummary], None] | None = None,
           threads: int | None = None, on_notes: Callable[[list[str]], None] | None = None,
           checkpoint_seconds: float | None = CHECKPOINT_SECONDS,
-          on_iteration: Callable[[int, int], None] | None = None) -> torch.nn.Module:
+          on_iteration: Callable[[int, int], None] | None = None,
+          checkpoint_activations: bool = False) -> torch.nn.Module:
     """Train the config's architecture (SinGAN by default) on one image into ``out_dir``, or continue
     ``out_dir`` with ``resume=True``. Trainers that checkpoint inside a level (SinGAN) save the level in
     progress every ``checkpoint_seconds`` (None: never); ConSinGAN saves per stage only.
-    ``on_iteration(level, iteration)`` is called before every iteration (live progress)."""
+    ``on_iteration(level, iteration)`` is called before every iteration (live progress).
+    ``checkpoint_activations`` recomputes activations in backward (less memory, same results)."""
     device = torch.device(device)
     if resume:
         rf.read_meta(out_dir)  # a SinGAN run, before the lock touches the folder
@@ -219,13 +228,14 @@ def train(image_path: str | Path | None, out_dir: str | Path, config: RunConfig 
                 return rf.load_model(out_dir, device, architectures=rf.ALL_ARCHITECTURES)
         else:
             notes = create_run(image_path, out_dir, config or registered.make_config("paper"), device,
-                               overwrite=overwrite)
+                               overwrite=overwrite, checkpoint_activations=checkpoint_activations)
             if on_notes is not None:
                 on_notes(notes)
         architecture = rf.architecture_of(rf.read_meta(out_dir))
         trainer = trainer_class(architecture)(out_dir, device, progress=progress, on_scale_end=on_scale_end,
                                               threads=threads, checkpoint_seconds=checkpoint_seconds,
-                                              on_iteration=on_iteration)
+                                              on_iteration=on_iteration,
+                                              checkpoint_activations=checkpoint_activations)
         try:
             return trainer.train()
         except KeyboardInterrupt:

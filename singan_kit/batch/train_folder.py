@@ -31,7 +31,8 @@ def train_images(folder: str | Path, out_root: str | Path, config: RunConfig, de
                  threads: int | None = None, on_notes: Callable[[list[str]], None] | None = None,
                  on_start: Callable[[Path, Path], None] | None = None,
                  on_item: Callable[[ItemResult], None] | None = None,
-                 world: World = SINGLE, checkpoint_seconds: float | None = CHECKPOINT_SECONDS) -> list[ItemResult]:
+                 world: World = SINGLE, checkpoint_seconds: float | None = CHECKPOINT_SECONDS,
+                 checkpoint_activations: bool = False) -> list[ItemResult]:
     """Train (or resume, or skip) ``<out_root>/<name>`` for every image of ``folder`` (under
     torchrun: this rank's share, returning the results of all ranks)."""
     out_root = Path(out_root)
@@ -40,7 +41,7 @@ def train_images(folder: str | Path, out_root: str | Path, config: RunConfig, de
     def work(item: Item) -> str:
         image, run_dir = item.path, out_root / item.name
         options = dict(device=device, progress=progress, on_scale_end=on_scale_end, threads=threads,
-                       checkpoint_seconds=checkpoint_seconds)
+                       checkpoint_seconds=checkpoint_seconds, checkpoint_activations=checkpoint_activations)
         if is_run_folder(run_dir):
             meta = rf.read_meta(run_dir)
             done, total = meta["scales_done"], meta["pyramid"].num_scales

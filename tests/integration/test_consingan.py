@@ -200,6 +200,10 @@ def test_applications_refuse_consingan_runs(cli_run, tmp_path):
                           "not supported for the consingan preset")
     assert_one_line_error(run("train", cli_run / "img.png", "--stages", 4, "--out", tmp_path / "x"),
                           "num_stages")
+    for large in (["--size", "400x300"], ["--scale", "2", "--tiled"]):
+        assert_one_line_error(run("sample", cli_run / "run", *large, "--out", tmp_path / "big"),
+                              "ConSinGAN runs do not offer tiled sampling (--size, --tiled)")
+    assert not (tmp_path / "big").exists()
     from singan_kit import SinGAN
 
     model = SinGAN.load(cli_run / "run", device="cpu")

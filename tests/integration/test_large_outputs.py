@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import imageio.v3 as iio
+import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
@@ -131,3 +132,37 @@ def test_tiled_sampling_bench(tmp_path):
     rows = json.loads(done.stdout)["results"]
     assert [row["size"] for row in rows] == ["96x64", "130x40"]
     assert all(row["seconds_per_megapixel"] > 0 and row["peak_rss_mb"] > 50 and row["tile"] >= 32 for row in rows)
+
+
+def test_train_with_checkpoint_activations_trains_and_resumes(tmp_path):
+    iio.imwrite(tmp_path / "img.png", blob_image(30, 40, seed=4))
+    result = run("train", tmp_path / "img.png", "--preset", "tiny", "--out", tmp_path / "run", "--device", "cpu",
+                 "--iters", "3", "--checkpoint-activations", "--quiet")
+    assert result.exit_code == 0, result.output
+    meta = rf.read_meta(tmp_path / "run")
+    assert meta["scales_done"] == meta["pyramid"].num_scales >= 2
+    result = run("train", "--resume", tmp_path / "run", "--checkpoint-activations", "--quiet")
+    assert result.exit_code == 0, result.output
+
+
+def test_sr_size_gives_exact_sizes_and_matches_the_factor(tmp_path):
+    iio.imwrite(tmp_path / "small.png", blob_image(24, 30, seed=2))
+    keep, by_factor, by_size = tmp_path / "srrun", tmp_path / "factor.png", tmp_path / "size.png"
+    result = run("sr", tmp_path / "small.png", "--factor", 2.5, "--preset", "tiny", "--iters", 2, "--out", by_factor,
+                 "--run", keep, "--device", "cpu", "-q")
+    assert result.exit_code == 0, result.output
+    result = run("sr", tmp_path / "small.png", "--size", "75x60", "--out", by_size, "--run", keep, "-q")
+    assert result.exit_code == 0, result.output
+    assert np.array_equal(iio.imread(by_factor), iio.imread(by_size))  # 75x60 is x2.5 of 30x24
+    for size, shape in (("121x97", (97, 121, 3)), ("400x320", (320, 400, 3))):
+        out = tmp_path / f"{size}.png"
+        result = run("sr", tmp_path / "small.png", "--size", size, "--max-memory", "8MB", "--out", out,
+                     "--run", keep, "-q")
+        assert result.exit_code == 0, result.output
+        assert iio.imread(out).shape == shape
+    assert_one_line_error(run("sr", tmp_path / "small.png", "--size", "300x100", "--out", tmp_path / "x.png",
+                              "--run", keep), "keeps the image's aspect ratio: 300x100 px is x10 across but x4.17 "
+                                              "down for a 30x24 px image; give a size such as 125x100")
+    assert_one_line_error(run("sr", tmp_path / "small.png", "--size", "75x60", "--factor", 3, "--out",
+                              tmp_path / "x.png"), "give --factor or --size, not both")
+    assert not (tmp_path / "x.png").exists()

@@ -117,3 +117,36 @@ def test_analogy_and_style_write_images_and_other_runs_are_refused_in_one_line(g
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert result.output.strip().splitlines()[-1].startswith("Error: not supported for gpdm runs")
     assert not (tmp_path / "x.png").exists()
+
+
+def test_patch_options_reach_the_saved_config(tmp_path):
+    iio.imwrite(tmp_path / "photo.png", blob_image(36, 48, seed=5))
+    run("train", tmp_path / "photo.png", "--preset", "gpnn", "--patch-size", 5, "--noise", 1.5, "--alpha", 0.05,
+        "--pyramid-ratio", 0.8, "--levels", 4, "--out", tmp_path / "run", "--device", "cpu", "-q")
+    config = json.loads((tmp_path / "run" / "config.json").read_text())["config"]
+    assert (config["patch_size"], config["noise"], config["alpha"], config["pyramid_ratio"], config["num_levels"]) == (
+        5, 1.5, 0.05, 0.8, 4)
+    result = CliRunner().invoke(main, ["train", str(tmp_path / "photo.png"), "--preset", "paper", "--patch-size", "5",
+                                       "--out", str(tmp_path / "singan")])
+    assert result.exit_code != 0
+    assert result.output.strip().splitlines() == ["Error: unknown settings ['patch_size'] for the paper preset"]
+    assert not (tmp_path / "singan").exists()
+
+
+def test_paint_on_a_gpnn_run_redraws_the_painting_with_the_photo_patches(gpnn_run, tmp_path):
+    painting = np.zeros((40, 52, 3), np.uint8)
+    painting[:, :26] = (200, 40, 40)
+    painting[:, 26:] = (30, 60, 190)
+    iio.imwrite(tmp_path / "painting.png", painting)
+    run("paint", gpnn_run, "--paint", tmp_path / "painting.png", "--inject-scale", 1, "--out", tmp_path / "p.png", "-q")
+    run("analogy", gpnn_run, "--structure", tmp_path / "painting.png", "--start-level", 1, "--out",
+        tmp_path / "a.png", "-q")
+    painted = iio.imread(tmp_path / "p.png")
+    assert painted.shape == (40, 52, 3) and np.array_equal(painted, iio.imread(tmp_path / "a.png"))
+    assert np.abs(painted.astype(int) - painting).mean() > 10  # not the flat painting: the photo's patches
+    result = CliRunner().invoke(main, ["paint", str(gpnn_run), "--paint", str(tmp_path / "painting.png"),
+                                       "--inject-scale", "1", "--quantize", "4", "--out", str(tmp_path / "q.png")])
+    assert result.exit_code != 0
+    assert result.output.strip().splitlines() == [
+        "Error: --quantize retrains a scale; gpnn runs learn nothing: paint without it"]
+    assert not (tmp_path / "q.png").exists()

@@ -16,7 +16,7 @@ import torch
 from ganbase.errors import UserError
 from ganbase.io.images import load_image
 from singan_kit import run_folder as rf
-from singan_kit.apps.super_resolution import check_factor, sr_config, super_resolve
+from singan_kit.apps.super_resolution import check_factor, factor_for_size, sr_config, super_resolve
 from singan_kit.architectures.lifecycle import train
 from singan_kit.architectures.singan.model import GeneratorPyramid
 
@@ -45,16 +45,21 @@ def sr_model(image: str | Path, factor: float, run_dir: str | Path | None, prese
 
 
 def super_resolve_image(image: str | Path, factor: float, run_dir: str | Path | None = None, seed: int = 0,
+                        size: tuple[int, int] | None = None, max_memory: int | None = None,
                         **options) -> tuple[torch.Tensor, list[str]]:
-    """Train (or reuse) an SR model of ``image`` and return ``(upscaled [1, 3, H', W'], notes)``."""
+    """Train (or reuse) an SR model of ``image`` and return ``(upscaled [1, 3, H', W'], notes)``;
+    ``size`` (H, W): an exact output size of the image's aspect ratio instead of ``factor``."""
+    if size is not None:
+        factor = factor_for_size(load_image(image)[0].shape[:2], size)
     check_factor(factor)
     notes: list[str] = []
+    upscale = dict(seed=seed, max_memory=max_memory, size=size)
     if run_dir is not None:
         model = sr_model(image, factor, run_dir, notes=notes, **options)
-        return super_resolve(model, factor, seed), notes
+        return super_resolve(model, factor, **upscale), notes
     with tempfile.TemporaryDirectory(prefix="singan-sr-") as folder:
         model = sr_model(image, factor, Path(folder) / "run", notes=notes, **options)
-        return super_resolve(model, factor, seed).cpu(), notes
+        return super_resolve(model, factor, **upscale).cpu(), notes
 
 
 __all__ = ["sr_model", "super_resolve_image"]
