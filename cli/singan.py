@@ -29,6 +29,7 @@ from cli.singan_common import (
     config_overrides,
     consingan_options,
     echo_to_stderr,
+    official_loop_options,
     patch_options,
     print_notes,
     print_outcome,
@@ -64,12 +65,14 @@ def main() -> None:
               help="Recompute each convolution block's activations in the backward pass instead of keeping "
                    "them: much less memory for large images (--max-size 512/1024), same results, slower.")
 @training_options
+@official_loop_options
 @consingan_options
 @patch_options
 @user_errors
 def train(image, out_dir, resume_dir, overwrite, checkpoint_minutes, checkpoint_activations, preset, iters, fine_iters, max_size, min_size,
           scale_factor, lr, alpha, gp_weight, num_filters, max_filters, d_steps, g_steps, noise_amp, seed, device,
-          threads, quiet, stages, concurrent_stages, lr_scale, patch_size, noise, pyramid_ratio, levels):
+          threads, quiet, rec_noise, lr_milestone, stages, concurrent_stages, lr_scale, patch_size, noise,
+          pyramid_ratio, levels):
     """Train SinGAN on IMAGE, coarse to fine; saves after every scale and every few minutes within one.
 
     IMAGE may be a folder: one model per image, finished ones skipped, unfinished ones resumed.
@@ -80,7 +83,7 @@ def train(image, out_dir, resume_dir, overwrite, checkpoint_minutes, checkpoint_
 
     overrides = config_overrides(iters, fine_iters, max_size, min_size, scale_factor, lr, alpha, gp_weight,
                                  num_filters, max_filters, d_steps, g_steps, noise_amp, seed)
-    overrides.update(num_stages=stages, concurrent_stages=concurrent_stages, lr_scale=lr_scale,
+    overrides.update(rec_noise=rec_noise, lr_milestone=lr_milestone, num_stages=stages, concurrent_stages=concurrent_stages, lr_scale=lr_scale,
                      patch_size=patch_size, noise=noise, pyramid_ratio=pyramid_ratio, num_levels=levels)
     folder = api.is_folder_of(image, "image")
     if launched() and not folder:

@@ -23,6 +23,7 @@ from cli.common import (
 )
 from ganbase.errors import UserError
 from singan_kit.api import Outcome, preset_names, summary_table
+from singan_kit.architectures.singan.config import LR_MILESTONES, REC_NOISE_MODES
 
 
 class PresetChoice(click.Choice):
@@ -148,6 +149,23 @@ PATCH_OPTIONS = [
 def patch_options(func):
     """Add the options of the training-free patch methods (GPNN, GPDM) of ``singan train``."""
     for option in reversed(PATCH_OPTIONS):
+        func = option(func)
+    return func
+
+
+OFFICIAL_LOOP_OPTIONS = [
+    click.option("--rec-noise", type=click.Choice(REC_NOISE_MODES), default=None,
+                 help="SinGAN: reconstruction noise of the coarsest scale drawn once (fixed, the paper's text) or "
+                      "every iteration (per_iteration, the official code) [paper: per_iteration, others: fixed]."),
+    click.option("--lr-milestone", type=click.Choice(LR_MILESTONES), default=None,
+                 help="SinGAN: decay the learning rates at 80% of the iterations (fraction) or at iteration 1600 "
+                      "whatever their count (official) [paper: official, others: fraction]."),
+]
+
+
+def official_loop_options(func):
+    """Add SinGAN's official-loop options (issue 20) of ``singan train`` to a command."""
+    for option in reversed(OFFICIAL_LOOP_OPTIONS):
         func = option(func)
     return func
 

@@ -31,6 +31,10 @@ def test_paper_defaults():
     assert (cfg.num_layers, cfg.kernel_size) == (5, 3)
     assert lr_decay_iter(cfg.iters, cfg.lr_decay_at) == 1600
     assert [filters_at_scale(n) for n in range(10)] == [32] * 4 + [64] * 4 + [128] * 2
+    # the official loop's z_opt redraw and milestone (issue 20); other presets keep the paper's text
+    assert (cfg.rec_noise, cfg.lr_milestone) == ("per_iteration", "official")
+    assert [(make_config(p).rec_noise, make_config(p).lr_milestone) for p in ("fast", "quick", "tiny")] == [
+        ("fixed", "fraction")] * 3
 
 
 def test_iteration_schedule_and_presets():
@@ -216,3 +220,23 @@ def test_random_batches_respect_memory_budget():
     big = random_batch_iters((1000, 1000), 128, 3)
     assert 1 <= big < RANDOM_BATCH_ITERS
     assert big == 1 or big * 3 * 2 * 4 * 1000 * 1000 * 128 <= RANDOM_BATCH_BYTES
+
+
+def test_official_loop_options_from_the_cli(tmp_path):
+    import imageio.v3 as iio
+    from click.testing import CliRunner
+
+    from cli.singan import main
+    from tests.conftest import blob_image
+
+    iio.imwrite(tmp_path / "photo.png", blob_image(24, 30, seed=1))
+    result = CliRunner().invoke(main, ["train", str(tmp_path / "photo.png"), "--preset", "tiny", "--iters", "2",
+                                       "--rec-noise", "per_iteration", "--lr-milestone", "official",
+                                       "--out", str(tmp_path / "run"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    config = json.loads((tmp_path / "run" / "config.json").read_text())["config"]
+    assert (config["rec_noise"], config["lr_milestone"]) == ("per_iteration", "official")
+    result = CliRunner().invoke(main, ["train", str(tmp_path / "photo.png"), "--rec-noise", "always",
+                                       "--out", str(tmp_path / "bad")])
+    assert result.exit_code != 0 and "'always' is not one of 'fixed', 'per_iteration'" in result.output
+    assert not (tmp_path / "bad").exists()
