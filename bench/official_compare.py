@@ -11,7 +11,7 @@ requirements (torch, numpy, scipy, scikit-image, matplotlib, imageio). Each (ima
 official code (``main_train.py --not_cuda --niter ITERS --max_size M --manualSeed SEED``; it writes 50
 random samples from scale 0 at the end) and ours (:func:`singan_kit.api.train_run`, preset
 ``--preset`` with the same iterations, max size and seed, and the ``--rec-noise`` / ``--lr-milestone``
-options), both on one thread. Then ``--num`` samples of each from scale 0, both rounded to 8 bits as
+options, the preset's values when not given), both on one thread. Then ``--num`` samples of each from scale 0, both rounded to 8 bits as
 the official code saves them, are evaluated against that run's own finest real image with
 :func:`singan_kit.evaluate.evaluate_images` (patch SWD x1e3 with its jackknife standard error,
 diversity, patch NN coherence / completeness, memorization; docs/eval.md). The official real image is
@@ -117,8 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--num", type=int, default=OFFICIAL_SAMPLES, help="samples evaluated (<= 50)")
     parser.add_argument("--eval-seed", type=int, default=0, help="seed of our samples and of the metrics")
     parser.add_argument("--preset", default="paper", help="our preset (iterations are set to --iters)")
-    parser.add_argument("--rec-noise", default="fixed", help="our rec_noise: fixed | per_iteration")
-    parser.add_argument("--lr-milestone", default="fraction", help="our lr_milestone: fraction | official")
+    parser.add_argument("--rec-noise", default=None, help="our rec_noise: fixed | per_iteration [the preset's]")
+    parser.add_argument("--lr-milestone", default=None, help="our lr_milestone: fraction | official [the preset's]")
     parser.add_argument("--work", required=True, help="folder for runs and results.json (resumable)")
     parser.add_argument("--arms", choices=("both", "official", "ours"), default="both",
                         help="train only one side (two processes can share --work, one per side); "
@@ -137,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     cache_path = work / "results.json"
     cache = json.loads(cache_path.read_text()) if cache_path.is_file() else {}
+    resolved = api.make_config(args.preset, rec_noise=args.rec_noise, lr_milestone=args.lr_milestone)
+    args.rec_noise, args.lr_milestone = resolved.rec_noise, resolved.lr_milestone  # the arm's name: resolved values
     ours_arm = f"ours-{args.preset}-{args.rec_noise}-{args.lr_milestone}"
     rows = []
     for image in images:

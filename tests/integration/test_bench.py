@@ -85,3 +85,17 @@ def test_quality_bench_reuses_continues_and_refuses_run_folders(tmp_path):
     other = run_bench("singan_quality.py", *options[:3], 3, *options[4:])
     assert other.returncode != 0 and "with other settings" in other.stderr
     assert json.loads((partial / "config.json").read_text())["config"]["iters"] == 2
+
+
+def test_training_memory_bench_rows():
+    done = run_bench("training_memory.py", "--sizes", 48, "--filters", 8, "--iters", 2, "--json")
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert [(row["size"], row["recompute"]) for row in rows] == [("48x36", False), ("48x36", True)]
+    for row in rows:
+        assert row["peak_bytes"] >= row["baseline_bytes"] > 0 and row["median_iter_seconds"] > 0
+        assert row["estimate_bytes"] > 0
+    assert rows[0]["estimate_bytes"] > rows[1]["estimate_bytes"]  # checkpointing is estimated to need less
+    table = [line.split() for line in done.stdout.splitlines() if not line.startswith("{")]
+    assert table[0][:2] == ["size", "checkpointing"] and [row[:2] for row in table[1:]] == [["48x36", "off"],
+                                                                                            ["48x36", "on"]]
