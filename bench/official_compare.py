@@ -87,7 +87,8 @@ def train_official(args, image: Path, seed: int, folder: Path) -> dict:
 def train_ours(args, image: Path, seed: int, folder: Path) -> dict:
     """Train ours into ``folder`` through the library API; returns its metrics and seconds."""
     config = api.make_config(args.preset, iters=args.iters, fine_iters=args.iters, max_size=args.max_size,
-                             seed=seed, rec_noise=args.rec_noise, lr_milestone=args.lr_milestone)
+                             seed=seed, rec_noise=args.rec_noise, lr_milestone=args.lr_milestone,
+                             generator_graph=args.generator_graph)
     began = time.time()
     api.train_run(image, folder, config, device="cpu", threads=1, overwrite=True, progress=False)
     seconds = time.time() - began
@@ -119,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", default="paper", help="our preset (iterations are set to --iters)")
     parser.add_argument("--rec-noise", default=None, help="our rec_noise: fixed | per_iteration [the preset's]")
     parser.add_argument("--lr-milestone", default=None, help="our lr_milestone: fraction | official [the preset's]")
+    parser.add_argument("--generator-graph", default=None, help="our generator_graph: fresh | stale [the preset's]")
     parser.add_argument("--work", required=True, help="folder for runs and results.json (resumable)")
     parser.add_argument("--arms", choices=("both", "official", "ours"), default="both",
                         help="train only one side (two processes can share --work, one per side); "
@@ -137,9 +139,12 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     cache_path = work / "results.json"
     cache = json.loads(cache_path.read_text()) if cache_path.is_file() else {}
-    resolved = api.make_config(args.preset, rec_noise=args.rec_noise, lr_milestone=args.lr_milestone)
+    resolved = api.make_config(args.preset, rec_noise=args.rec_noise, lr_milestone=args.lr_milestone,
+                               generator_graph=args.generator_graph)
     args.rec_noise, args.lr_milestone = resolved.rec_noise, resolved.lr_milestone  # the arm's name: resolved values
-    ours_arm = f"ours-{args.preset}-{args.rec_noise}-{args.lr_milestone}"
+    args.generator_graph = resolved.generator_graph
+    ours_arm = f"ours-{args.preset}-{args.rec_noise}-{args.lr_milestone}" + (
+        "" if args.generator_graph == "fresh" else f"-{args.generator_graph}")
     rows = []
     for image in images:
         for seed in args.seeds:

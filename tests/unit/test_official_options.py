@@ -10,7 +10,7 @@ import json
 import imageio.v3 as iio
 import pytest
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from ganbase.errors import UserError
 from ganbase.nn.batchnorm import BatchNorm2d
@@ -140,3 +140,42 @@ def test_closed_form_batchnorm_gives_pytorchs_wgan_gp_gradients_in_float64():
     names = [name for name, _ in ours.named_parameters()]
     assert all(g.abs().sum() > 1e-6 for name, g in zip(names, grads[0])
                if name.endswith("weight") or name.endswith(".1.bias"))
+
+
+def _generator_grads(graph: str) -> list[tuple[Tensor, Tensor]]:
+    """(tail conv weight grad, head conv weight grad) of each of 3 generator steps, adversarial only."""
+    from ganbase.nn.losses import WGANGPLoss as Loss
+    from singan_kit.architectures.singan.fit import _ScaleStep
+
+    torch.manual_seed(0)
+    generator, critic = ScaleGenerator(4), PatchDiscriminator(3, 4, 5, 3)
+    real = torch.rand(1, 3, 18, 20) * 2 - 1
+    targets = ScaleTargets(1, real, torch.zeros_like(real), None, 0.1)
+    config = make_config("tiny", alpha=0.0, g_steps=3, generator_graph=graph)
+    opt_g = torch.optim.SGD(generator.parameters(), lr=0.1)
+    opt_d = torch.optim.SGD(critic.parameters(), lr=0.1)
+    grads, step_once = [], opt_g.step
+
+    def recording_step(*args, **kwargs):
+        grads.append((generator.tail[0].weight.grad.clone(), generator.body[0][0].weight.grad.clone()))
+        return step_once(*args, **kwargs)
+
+    opt_g.step = recording_step
+    step = _ScaleStep(generator, critic, targets, config, opt_g, opt_d, Loss(0.1, per_pixel=True), grads_to_none=True)
+    step(torch.randn(1, 3, 18, 20), torch.rand(3, 3, 18, 20) * 0.1, torch.rand(3))
+    return grads
+
+
+def test_stale_generator_graph_reuses_the_last_critic_steps_activations():
+    stale, fresh = _generator_grads("stale"), _generator_grads("fresh")
+    assert len(stale) == len(fresh) == 3
+    # the tail conv's weight gradient needs only its saved input and the gradient at the fake, both
+    # from before the first step: identical in all three stale steps, not so when recomputed
+    assert torch.equal(stale[0][0], stale[1][0]) and torch.equal(stale[0][0], stale[2][0])
+    assert not torch.equal(fresh[0][0], fresh[1][0])
+    assert torch.equal(stale[0][0], fresh[0][0])  # the first step is the same in both
+    # deeper layers see the updated weights through the backward pass (as under torch <= 1.4)
+    assert not torch.equal(stale[0][1], stale[1][1])
+    assert make_config("paper").generator_graph == "fresh" == SinGANConfig().generator_graph
+    with pytest.raises(UserError, match="generator_graph must be one of"):
+        make_config("tiny", generator_graph="old")

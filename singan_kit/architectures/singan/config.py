@@ -19,6 +19,7 @@ from singan_kit.run_validation import MAX_FILTERS
 OFFICIAL_LR_MILESTONE = 1600  # the official code's MultiStepLR milestone, independent of niter
 LR_MILESTONES = ("fraction", "official")
 REC_NOISE_MODES = ("fixed", "per_iteration")
+GENERATOR_GRAPHS = ("fresh", "stale")
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,10 @@ class SinGANConfig(RunConfig):
     # "fixed": one z_opt per run (the paper's text); "per_iteration": a fresh z_opt every iteration
     # at the coarsest scale, the last draw kept (the official code)
     rec_noise: str = "fixed"
+    # "fresh": every generator step recomputes the fake; "stale": all generator steps back-propagate
+    # the adversarial loss through the last critic step's fake (the official code, whose graph keeps
+    # the activations of the weights before the first generator step)
+    generator_graph: str = "fresh"
     d_steps: int = 3  # critic updates per iteration
     g_steps: int = 3  # generator updates per iteration
     alpha: float = 10.0  # reconstruction loss weight
@@ -66,6 +71,7 @@ class SinGANConfig(RunConfig):
             (0 < self.lr_decay_at <= 1, "lr_decay_at must be in (0, 1]"),
             (self.lr_milestone in LR_MILESTONES, f"lr_milestone must be one of {list(LR_MILESTONES)}"),
             (self.rec_noise in REC_NOISE_MODES, f"rec_noise must be one of {list(REC_NOISE_MODES)}"),
+            (self.generator_graph in GENERATOR_GRAPHS, f"generator_graph must be one of {list(GENERATOR_GRAPHS)}"),
             (self.d_steps >= 1 and self.g_steps >= 1, "d_steps and g_steps must be >= 1"),
             (self.alpha >= 0, "alpha must be >= 0"),
             (self.gp_weight >= 0, "gp_weight must be >= 0"),
@@ -130,5 +136,5 @@ PRESETS: dict[str, dict] = {
     "tiny": {"iters": 8, "num_filters": 8, "max_filters": 8, "min_size": 16, "max_size": 40},
 }
 
-__all__ = ["LR_MILESTONES", "OFFICIAL_LR_MILESTONE", "PRESETS", "REC_NOISE_MODES", "SinGANConfig", "decay_iteration",
+__all__ = ["GENERATOR_GRAPHS", "LR_MILESTONES", "OFFICIAL_LR_MILESTONE", "PRESETS", "REC_NOISE_MODES", "SinGANConfig", "decay_iteration",
            "filters_at_scale", "iters_at_scale", "lr_decay_iter", "noise_amplitude"]

@@ -111,6 +111,7 @@ class _ScaleStep:
         self.real, self.rec_input, self.noise_amp = targets.real, targets.rec_input, targets.noise_amp
         self.rec_in = (targets.rec_input if targets.rec_noise is None
                        else targets.noise_amp * targets.rec_noise + targets.rec_input)
+        self.generator_params = tuple(generator.parameters())
 
     def __call__(self, noise: Tensor, prevs: Tensor, mixes: Tensor, rec_noise: Tensor | None = None) -> Tensor:
         """``rec_noise`` ``[1, 3, h, w]``: this iteration's z_opt (per-iteration reconstruction
@@ -135,9 +136,10 @@ class _ScaleStep:
                 critic, self.opt_d, real, fake, mixes[step:step + 1], set_to_none=self.grads_to_none)
 
         self.critic.requires_grad_(False)
+        stale = cfg.generator_graph == "stale"
         for step in range(cfg.g_steps):
             self.opt_g.zero_grad(set_to_none=self.grads_to_none)
-            if step > 0:
+            if step > 0 and not stale:
                 fake = generator(self.noise_amp * noise + prev, prev)
             g_adv = self.adversarial.generator_loss(critic(fake))
             if cfg.alpha > 0:
@@ -146,10 +148,23 @@ class _ScaleStep:
             else:
                 rec_loss = torch.zeros((), device=real.device)
                 g_loss = g_adv
-            g_loss.backward()
-            self.opt_g.step()
+            g_loss.backward(retain_graph=stale and step < cfg.g_steps - 1)
+            if stale:
+                _step_under_stale_graph(self.opt_g, self.generator_params)
+            else:
+                self.opt_g.step()
         self.critic.requires_grad_(True)
         return torch.stack([d_loss, d_real, d_fake, penalty, g_adv, rec_loss]).detach()
+
+
+def _step_under_stale_graph(optimizer: torch.optim.Optimizer, params: tuple[Tensor, ...]) -> None:
+    """``optimizer.step()``, then the parameters' autograd version counters set back, so that the
+    next backward may go through a graph recorded before the step (``generator_graph="stale"``):
+    what torch <= 1.4, which the official code ran on, did without checking. That backward then
+    combines the old activations with the updated weights, exactly as there."""
+    versions = tuple(param._version for param in params)
+    optimizer.step()
+    torch._C._autograd._unsafe_set_version_counter(params, versions)
 
 
 def _draw_block(targets: ScaleTargets, random_inputs: RandomInputs, iters: int, d_steps: int,
