@@ -9,10 +9,10 @@ peak RSS (``/usr/bin/time -v singan train`` of a 400x300 image, max_size 250, so
 finest scale, ``--iters 1 --threads 1``, CPU): 961 MiB with 32 filters and 2261 MiB with 128,
 against 926 and 2187 MiB estimated (within 4%). With activation checkpointing
 (``--checkpoint-activations``) each block keeps only its input, but the gradient penalty's double
-backward still holds its recomputed activations: ``python bench/training_memory.py --sizes 250 512``
-measured the activations at 0.67x (250x188) and 0.62x (512x384) of those without it for 128
-filters, so 2 tensors per layer instead of 3 (peak RSS 1.13 and 2.78 GB against 1.06 and 2.77 GB
-estimated).
+backward still holds its recomputed activations: ``python bench/training_memory.py --filters 128
+--modes on`` measured peak RSS 1.13, 2.78 and 10.21 GB at 250x188, 512x384 and 1024x768 (1.67, 1.13
+and 1.10 "tensors per layer" of activations); 1.2 gives 1.19, 3.4 and 12.1 GB, an upper bound from
+512 px on, where the memory matters.
 A request whose estimate exceeds what the machine has left is refused with the estimate and how to
 lower it. Pure functions here, so the numbers are tested with known answers. No paper.
 """
@@ -23,7 +23,7 @@ from ganbase.errors import UserError
 
 FLOAT_BYTES = 4
 TENSORS_PER_LAYER = 3  # conv, batch norm, LeakyReLU outputs kept for backward
-TENSORS_PER_LAYER_RECOMPUTED = 2  # with activation checkpointing (fitted: 0.67x the activations, see below)
+TENSORS_PER_LAYER_RECOMPUTED = 1.2  # with activation checkpointing (fitted on 250-1024 px, see below)
 PASSES = 6  # generator, critic on real, fake and the penalty interpolate + its double backward (fitted)
 OVERHEAD_BYTES = 512 * 2**20  # torch, the interpreter and the loaded modules (fitted, see above)
 
@@ -34,7 +34,7 @@ def training_bytes(height: int, width: int, filters: int, layers: int, kernel_si
     (``recomputed``: with activation checkpointing)."""
     hidden = max(layers - 1, 1)
     per_layer = TENSORS_PER_LAYER_RECOMPUTED if recomputed else TENSORS_PER_LAYER
-    activations = PASSES * per_layer * hidden * filters * height * width * FLOAT_BYTES
+    activations = round(PASSES * per_layer * hidden * filters * height * width * FLOAT_BYTES)
     weights = 2 * layers * filters * filters * kernel_size * kernel_size * FLOAT_BYTES * 4  # G+D, Adam
     return activations + weights + OVERHEAD_BYTES
 
