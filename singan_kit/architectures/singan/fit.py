@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from ganbase.errors import UserError
 from ganbase.nn.discriminators import PatchDiscriminator
 from ganbase.nn.losses import WGANGPLoss
 from ganbase.runtime.cuda_graphs import (
@@ -46,6 +47,9 @@ from singan_kit.architectures.singan.model import make_generator, scale_noise, t
 
 RANDOM_BATCH_ITERS = 8  # iterations whose random critic inputs are generated in one batch (at most)
 RANDOM_BATCH_BYTES = 256 * 2**20  # memory budget of one batched pass through the coarser scales
+
+# private torch API (present in the torch versions this project supports; checked before a stale fit)
+_SET_VERSIONS = getattr(torch._C._autograd, "_unsafe_set_version_counter", None)
 
 STAT_NAMES = ("d_loss", "d_real", "d_fake", "gradient_penalty", "g_adv", "rec_loss")
 
@@ -112,6 +116,9 @@ class _ScaleStep:
         self.rec_in = (targets.rec_input if targets.rec_noise is None
                        else targets.noise_amp * targets.rec_noise + targets.rec_input)
         self.generator_params = tuple(generator.parameters())
+        if config.generator_graph == "stale" and _SET_VERSIONS is None:
+            raise UserError(f"generator_graph 'stale' needs torch._C._autograd._unsafe_set_version_counter, which "
+                            f"torch {torch.__version__} lacks; use generator_graph 'fresh' or another torch")
 
     def __call__(self, noise: Tensor, prevs: Tensor, mixes: Tensor, rec_noise: Tensor | None = None) -> Tensor:
         """``rec_noise`` ``[1, 3, h, w]``: this iteration's z_opt (per-iteration reconstruction
@@ -164,7 +171,7 @@ def _step_under_stale_graph(optimizer: torch.optim.Optimizer, params: tuple[Tens
     combines the old activations with the updated weights, exactly as there."""
     versions = tuple(param._version for param in params)
     optimizer.step()
-    torch._C._autograd._unsafe_set_version_counter(params, versions)
+    _SET_VERSIONS(params, versions)
 
 
 def _draw_block(targets: ScaleTargets, random_inputs: RandomInputs, iters: int, d_steps: int,
