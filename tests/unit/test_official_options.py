@@ -104,10 +104,10 @@ def test_config_json_without_the_fields_loads_with_the_old_behaviour(tmp_path):
     _train(tmp_path, "old")
     path = tmp_path / "old" / rf.CONFIG_FILE
     meta = json.loads(path.read_text())
-    del meta["config"]["rec_noise"], meta["config"]["lr_milestone"]
+    del meta["config"]["rec_noise"], meta["config"]["lr_milestone"], meta["config"]["generator_graph"]
     path.write_text(json.dumps(meta))
     config = rf.read_meta(tmp_path / "old")["config"]
-    assert (config.rec_noise, config.lr_milestone) == ("fixed", "fraction")
+    assert (config.rec_noise, config.lr_milestone, config.generator_graph) == ("fixed", "fraction", "fresh")
 
 
 def test_closed_form_batchnorm_gives_pytorchs_wgan_gp_gradients_in_float64():
@@ -176,6 +176,17 @@ def test_stale_generator_graph_reuses_the_last_critic_steps_activations():
     assert torch.equal(stale[0][0], fresh[0][0])  # the first step is the same in both
     # deeper layers see the updated weights through the backward pass (as under torch <= 1.4)
     assert not torch.equal(stale[0][1], stale[1][1])
-    assert make_config("paper").generator_graph == "fresh" == SinGANConfig().generator_graph
+    assert make_config("paper").generator_graph == "stale"  # the official loop (issue 20)
+    assert SinGANConfig().generator_graph == "fresh" == make_config("fast").generator_graph  # older runs
     with pytest.raises(UserError, match="generator_graph must be one of"):
         make_config("tiny", generator_graph="old")
+
+
+def test_stale_generator_graph_trains_a_whole_run_and_round_trips(tmp_path):
+    _, fresh = _train(tmp_path, "fresh")
+    config, stale = _train(tmp_path, "stale", generator_graph="stale")
+    assert rf.read_meta(tmp_path / "stale")["config"] == config
+    assert json.loads((tmp_path / "stale" / rf.CONFIG_FILE).read_text())["config"]["generator_graph"] == "stale"
+    g_fresh, g_stale = fresh.generators[0].state_dict(), stale.generators[0].state_dict()
+    assert any(not torch.equal(g_fresh[k], g_stale[k]) for k in g_fresh if g_fresh[k].is_floating_point())
+    assert torch.equal(fresh.z_opt, stale.z_opt)  # the same random draws, other updates

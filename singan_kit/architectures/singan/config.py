@@ -5,8 +5,8 @@ scale, Adam(5e-4, betas 0.5/0.999) with x0.1 decay at 80 %, 3 critic and 3 gener
 reconstruction weight 10, gradient-penalty weight 0.1, 32 filters doubling every 4 scales up to
 128, 5 layers of 3x3 convolutions, noise amplitude 0.1 x reconstruction RMSE, pyramid factor 0.75
 adjusted to fit, min side 25 px, max side 250 px. The ``paper`` preset also takes the official
-code's reconstruction-noise redraw and learning-rate milestone (``rec_noise``, ``lr_milestone``;
-see :mod:`singan_kit.architectures.singan.train`).
+code's reconstruction-noise redraw, learning-rate milestone and generator-step graph
+(``rec_noise``, ``lr_milestone``, ``generator_graph``; see :mod:`singan_kit.architectures.singan.train`).
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ class SinGANConfig(RunConfig):
     rec_noise: str = "fixed"
     # "fresh": every generator step recomputes the fake; "stale": all generator steps back-propagate
     # the adversarial loss through the last critic step's fake (the official code, whose graph keeps
-    # the activations of the weights before the first generator step)
+    # the activations of the weights before the first generator step; with activation checkpointing
+    # they are recomputed from the current weights instead)
     generator_graph: str = "fresh"
     d_steps: int = 3  # critic updates per iteration
     g_steps: int = 3  # generator updates per iteration
@@ -123,9 +124,9 @@ def noise_amplitude(rmse: float, factor: float = 0.1) -> float:
 
 
 PRESETS: dict[str, dict] = {
-    # Paper and official-code defaults, with the official loop's z_opt redraw and fixed milestone
-    # (issue 20: the dataclass defaults keep older run folders' behaviour).
-    "paper": {"rec_noise": "per_iteration", "lr_milestone": "official"},
+    # Paper and official-code defaults, with the official loop's z_opt redraw, fixed milestone and
+    # stale generator graph (issue 20: the dataclass defaults keep older run folders' behaviour).
+    "paper": {"rec_noise": "per_iteration", "lr_milestone": "official", "generator_graph": "stale"},
     # For CPU users: same pyramid, 32 filters at every scale, the coarse scales nearly fully trained
     # and fewer iterations towards the finest (about 8x less CPU time than paper; time and quality
     # measured in the README, section "singan train").
