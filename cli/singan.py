@@ -71,7 +71,7 @@ def main() -> None:
 @user_errors
 def train(image, out_dir, resume_dir, overwrite, checkpoint_minutes, checkpoint_activations, preset, iters, fine_iters, max_size, min_size,
           scale_factor, lr, alpha, gp_weight, num_filters, max_filters, d_steps, g_steps, noise_amp, seed, device,
-          threads, quiet, rec_noise, lr_milestone, stages, concurrent_stages, lr_scale, patch_size, noise,
+          threads, quiet, rec_noise, lr_milestone, generator_graph, stages, concurrent_stages, lr_scale, patch_size, noise,
           pyramid_ratio, levels):
     """Train SinGAN on IMAGE, coarse to fine; saves after every scale and every few minutes within one.
 
@@ -83,7 +83,8 @@ def train(image, out_dir, resume_dir, overwrite, checkpoint_minutes, checkpoint_
 
     overrides = config_overrides(iters, fine_iters, max_size, min_size, scale_factor, lr, alpha, gp_weight,
                                  num_filters, max_filters, d_steps, g_steps, noise_amp, seed)
-    overrides.update(rec_noise=rec_noise, lr_milestone=lr_milestone, num_stages=stages, concurrent_stages=concurrent_stages, lr_scale=lr_scale,
+    overrides.update(rec_noise=rec_noise, lr_milestone=lr_milestone, generator_graph=generator_graph,
+                     num_stages=stages, concurrent_stages=concurrent_stages, lr_scale=lr_scale,
                      patch_size=patch_size, noise=noise, pyramid_ratio=pyramid_ratio, num_levels=levels)
     folder = api.is_folder_of(image, "image")
     if launched() and not folder:

@@ -23,7 +23,7 @@ from cli.common import (
 )
 from ganbase.errors import UserError
 from singan_kit.api import Outcome, preset_names, summary_table
-from singan_kit.architectures.singan.config import LR_MILESTONES, REC_NOISE_MODES
+from singan_kit.architectures.singan.config import GENERATOR_GRAPHS, LR_MILESTONES, REC_NOISE_MODES
 
 
 class PresetChoice(click.Choice):
@@ -160,6 +160,9 @@ OFFICIAL_LOOP_OPTIONS = [
     click.option("--lr-milestone", type=click.Choice(LR_MILESTONES), default=None,
                  help="SinGAN: decay the learning rates at 80% of the iterations (fraction) or at iteration 1600 "
                       "whatever their count (official) [paper: official, others: fraction]."),
+    click.option("--generator-graph", type=click.Choice(GENERATOR_GRAPHS), default=None,
+                 help="SinGAN: generator steps 2-3 recompute the fake (fresh) or back-propagate through the last "
+                      "critic step's graph (stale, the official code) [paper: stale, others: fresh]."),
 ]
 
 
