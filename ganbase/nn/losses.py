@@ -126,10 +126,11 @@ class WGANGPLoss(WGANLoss):
         if activations_recomputed():
             # two backward passes, so that the scores' critic graphs are freed before the penalty's
             # (its double backward keeps the most); gradients equal up to float rounding
-            (fake_score - real_score).backward()
+            score_gap = fake_score - real_score
+            score_gap.backward()
             penalty = self.penalty(critic, real, fake, mix)
             penalty.backward()
-            loss = (fake_score - real_score).detach() + penalty.detach()
+            loss = score_gap.detach() + penalty.detach()
         else:
             penalty = self.penalty(critic, real, fake, mix)
             loss = fake_score - real_score + penalty
