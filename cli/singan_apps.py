@@ -119,14 +119,23 @@ def paint(run, painting, inject_scale, quantize, quantize_iters, out, seed, devi
 @click.option("--loop", is_flag=True, help="Make the last frame lead back into the first.")
 @out_option("clip.gif or clip.mp4 (default: RUN/animation.gif); for a folder of runs, a folder of "
             "<run name>.gif.")
+@click.option("--scale", "scale_text", default=library_default(api.animate_runs, "scale"), show_default=True,
+              help="Frame size multiplier: one number or WxH; the layout is the training image's, resized.")
+@click.option("--size", "size_text", default=None, metavar="WxH",
+              help="Exact frame size in pixels, e.g. 1920x1080 (instead of --scale); large frames run in exact tiles.")
+@click.option("--max-memory", default=None, metavar="SIZE",
+              help="Memory to stay within, e.g. 2GB: sets the tile size of large frames [what is available].")
 @seed_option()
 @device_option()
 @quiet_option()
 @user_errors
-def animate(run, frames, start_scale, alpha, beta, fps, loop, out, seed, device, quiet):
-    """Write an animation of RUN's training image: a smooth random walk in its noise maps."""
+def animate(run, frames, start_scale, alpha, beta, fps, loop, out, scale_text, size_text, max_memory, seed, device,
+            quiet):
+    """Write an animation of RUN's training image: a smooth random walk in its noise maps, written
+    frame by frame."""
     print_outcome(api.animate_runs(run, frames, start_scale, alpha, beta, fps, loop, out, seed, device,
-                                   progress=not quiet), quiet)
+                                   progress=not quiet, scale=scale_text, size=size_text, max_memory=max_memory),
+                  quiet)
 
 
 @click.command()

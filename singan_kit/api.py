@@ -41,8 +41,7 @@ from ganbase.runtime.threads import restored_threads
 from singan_kit import architectures
 from singan_kit import run_folder as rf
 from singan_kit.apps import patch_apps
-from singan_kit.apps.animate import animate as animate_frames
-from singan_kit.apps.animate import check_animation_path, write_animation
+from singan_kit.apps.animate import animation_batches, check_animation_path, uint8_frames, write_animation
 from singan_kit.apps.masks import EDITING_BLEND, HARMONIZATION_BLEND, BlendSettings
 from singan_kit.apps.reference import edit as edit_image
 from singan_kit.apps.reference import harmonize as harmonize_image
@@ -53,7 +52,8 @@ from singan_kit.architectures.singan.model import GeneratorPyramid
 from singan_kit.batch.dispatch import Item, Outcome, for_each_item, is_folder_of
 from singan_kit.batch.folders import ItemResult, check_folder_target, match_input, summary_table
 from singan_kit.batch.sharding import folder_world
-from singan_kit.sample import generate, parse_scale, parse_size, sample_batches, write_stream
+from singan_kit.sample import checked_sizes, generate, parse_scale, parse_size, sample_batches, write_stream
+from singan_kit.tiling import sizes_for_size
 
 #: the file types the applications write images as
 IMAGE_OUTPUTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -217,12 +217,30 @@ class SinGAN:
         self.notes = result.notes
         return to_uint8(result.image)[0]
 
-    def animate(self, frames: int = 100, start_scale: int = 2, alpha: float = 0.1, beta: float = 0.9,
-                loop: bool = False, seed: int = 0, on_batch: Callable[[int], None] | None = None) -> np.ndarray:
-        """Frames ``uint8 [F, H, W, 3]`` of a smooth random walk around the training image;
-        ``on_batch(count)`` reports progress."""
+    def animation_batches(self, frames: int = 100, start_scale: int = 2, alpha: float = 0.1, beta: float = 0.9,
+                          loop: bool = False, seed: int = 0, scale: float | tuple[float, float] = 1.0,
+                          size: tuple[int, int] | None = None, max_memory: int | None = None):
+        """Frames ``[b, 3, H, W]`` in [-1, 1] of a smooth random walk around the training image, one
+        batch at a time (:func:`singan_kit.apps.animate.animation_batches`); the canvas is ``scale``
+        (one factor or (width, height)) times the training size, or exactly ``size`` (height, width);
+        large frames run in exact tiles within ``max_memory`` bytes."""
         self._needs_scale_generators("animation")
-        return to_uint8(animate_frames(self.model, frames, start_scale, alpha, beta, seed, loop, on_batch=on_batch))
+        scale_w, scale_h = (scale, scale) if isinstance(scale, (int, float)) else scale
+        if size is not None and (scale_w, scale_h) != (1.0, 1.0):
+            raise UserError("give --size or --scale, not both")
+        sizes = (sizes_for_size(self.model, *size) if size is not None
+                 else checked_sizes(self.model, scale_w, scale_h))
+        return animation_batches(self.model, frames, start_scale, alpha, beta, seed, loop, sizes=sizes,
+                                 max_memory=max_memory)
+
+    def animate(self, frames: int = 100, start_scale: int = 2, alpha: float = 0.1, beta: float = 0.9,
+                loop: bool = False, seed: int = 0, on_batch: Callable[[int], None] | None = None,
+                scale: float | tuple[float, float] = 1.0, size: tuple[int, int] | None = None,
+                max_memory: int | None = None) -> np.ndarray:
+        """All frames ``uint8 [F, H, W, 3]`` of :meth:`animation_batches` at once; ``on_batch(count)``
+        reports progress."""
+        batches = self.animation_batches(frames, start_scale, alpha, beta, loop, seed, scale, size, max_memory)
+        return np.stack(list(uint8_frames(batches, on_batch)))
 
     def super_resolve(self, factor: float = 4.0, seed: int = 0) -> np.ndarray:
         """The training image upscaled ``factor`` x (meant for models from :meth:`train_sr`)."""
@@ -459,13 +477,22 @@ def paint_runs(run: str | Path, painting: str | Path, inject_scale: int, quantiz
 
 def animate_runs(run: str | Path, frames: int = 100, start_scale: int = 2, alpha: float = 0.1,
                  beta: float = 0.9, fps: float = 10, loop: bool = False, out: str | Path | None = None,
-                 seed: int = 0, device: str = "auto", progress: bool = True) -> Outcome:
-    """:meth:`SinGAN.animate` written as GIF or MP4 for the run ``run`` (default
-    ``<run>/animation.gif``), or for every run of the folder ``run`` (``<out>/<run name>.gif``)."""
+                 seed: int = 0, device: str = "auto", progress: bool = True, scale: str = "1",
+                 size: str | None = None, max_memory: str | None = None) -> Outcome:
+    """:meth:`SinGAN.animation_batches` written as GIF or MP4 for the run ``run`` (default
+    ``<run>/animation.gif``), or for every run of the folder ``run`` (``<out>/<run name>.gif``).
+    Frames are written as they are made. ``scale`` (one factor or ``WxH``) or ``size``
+    (``"WIDTHxHEIGHT"`` px) sets the canvas; large frames run in exact tiles within ``max_memory``
+    (``"2GB"``; None: the sampler's working budget or what is available)."""
     from tqdm.auto import tqdm
 
     if fps <= 0:
         raise UserError(f"--fps must be > 0, got {fps}")
+    scale_w, scale_h = parse_scale(scale)
+    if size is not None and (scale_w, scale_h) != (1.0, 1.0):
+        raise UserError("give --size or --scale, not both")
+    exact_size = parse_size(size) if size is not None else None
+    memory_cap = parse_memory(max_memory) if max_memory is not None else None
     torch_device = resolve_device(device)
 
     def work(item: Item, out_path: Path) -> str:
@@ -473,10 +500,11 @@ def animate_runs(run: str | Path, frames: int = 100, start_scale: int = 2, alpha
         model = _load_for_apps(item.path, torch_device)
         if start_scale >= model.num_scales:  # checked before the progress bar starts
             raise UserError(f"start scale must be between 0 and {model.num_scales - 1}, got {start_scale}")
+        batches = model.animation_batches(frames, start_scale, alpha, beta, loop, seed, (scale_w, scale_h),
+                                          exact_size, memory_cap)  # checked before the progress bar starts
         with tqdm(total=frames, desc=f"animating {item.name}", unit="frame", disable=not progress,
                   leave=False) as bar:
-            clip = model.animate(frames, start_scale, alpha, beta, loop, seed, on_batch=bar.update)
-        write_animation(clip, out_path, fps)
+            write_animation(uint8_frames(batches, bar.update), out_path, fps)
         return f"wrote {frames} frames to {out_path}"
 
     if out is not None and Path(out).suffix:

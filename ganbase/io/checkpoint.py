@@ -13,8 +13,9 @@ import fnmatch
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import torch
 from safetensors import SafetensorError
@@ -29,15 +30,18 @@ os.umask(_UMASK)
 TEMP_PATTERN = ".*.tmp"
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and ``os.replace``."""
+@contextmanager
+def atomic_output(path: str | os.PathLike) -> Iterator[str]:
+    """A temporary path beside ``path`` (``TEMP_PATTERN``) for any writer to fill, e.g. a streaming
+    encoder: renamed onto ``path`` when the block ends, deleted if it raises, so ``path`` is either
+    the old file or the complete new one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # TEMP_PATTERN
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
+        yield tmp
+        with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
@@ -46,6 +50,12 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             os.unlink(tmp)
         raise
     _fsync_folder(path.parent)
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and ``os.replace``."""
+    with atomic_output(path) as tmp, open(tmp, "wb") as handle:
+        handle.write(data)
 
 
 def is_temp_file(path: str | os.PathLike) -> bool:

@@ -20,8 +20,9 @@ from click.testing import CliRunner
 
 from cli.singan import main
 from singan_kit import run_folder as rf
+from singan_kit.apps.animate import walk_bytes
 from singan_kit.sample import sample_bytes
-from singan_kit.tiling import sizes_for_size
+from singan_kit.tiling import plan_for, sizes_for_size, tile_for_budget
 from tests.conftest import blob_image
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -166,3 +167,31 @@ def test_sr_size_gives_exact_sizes_and_matches_the_factor(tmp_path):
     assert_one_line_error(run("sr", tmp_path / "small.png", "--size", "75x60", "--factor", 3, "--out",
                               tmp_path / "x.png"), "give --factor or --size, not both")
     assert not (tmp_path / "x.png").exists()
+
+
+def test_animate_size_streams_exact_frames(trained, tmp_path):
+    """``singan animate --size``: frames of exactly that size; a 2 MB budget runs them in small
+    tiles and gives the frames of the untiled run (up to GIF palette rounding)."""
+    model = rf.load_model(trained, torch.device("cpu"))
+    sizes = sizes_for_size(model, 70, 150)
+    assert tile_for_budget(plan_for(model, sizes, 1), 1, 2 * 2**20 - walk_bytes(sizes, 1, 1)) < 150  # split
+    for name, args in [("whole", []), ("tiles", ["--max-memory", "2MB"])]:
+        result = run("animate", trained, "--frames", 3, "--start-scale", 1, "--size", "150x70", *args,
+                     "--out", tmp_path / f"{name}.gif", "--quiet")
+        assert result.exit_code == 0, result.output
+    whole = iio.imread(tmp_path / "whole.gif", index=None)[..., :3].astype(float)
+    tiles = iio.imread(tmp_path / "tiles.gif", index=None)[..., :3].astype(float)
+    assert whole.shape == (3, 70, 150, 3)
+    assert np.abs(whole - tiles).mean() < 1.0
+    assert np.abs(whole[0] - whole[2]).mean() > 1.0  # the frames move
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiles.gif", "whole.gif"]
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--size", "100x50", "--scale", "2"], "not both"),
+    (["--size", "100"], "invalid size"),
+    (["--size", "20000x20000", "--max-memory", "100MB"], "raise --max-memory"),
+])
+def test_bad_large_animations(trained, tmp_path, args, fragment):
+    assert_one_line_error(run("animate", trained, *args, "--out", tmp_path / "a.gif"), fragment)
+    assert not list(tmp_path.iterdir())  # nothing written, not even a temporary file

@@ -13,6 +13,7 @@ from ganbase.errors import UserError
 from ganbase.io.grids import make_grid
 from ganbase.io.images import to_uint8
 from ganbase.runtime.memory import parse_memory
+from singan_kit.apps.animate import NoiseWalk, animate, noise_walk, walk_bytes, write_animation
 from singan_kit.architectures import make_config
 from singan_kit.architectures.base import sample_seed
 from singan_kit.architectures.singan.model import GeneratorPyramid
@@ -196,3 +197,55 @@ def test_super_resolution_in_tiles_equals_untiled(model, monkeypatch):
     assert tiled.shape == reference.shape == (1, 3, height, width)
     assert (tiled - reference).abs().max().item() <= 1e-5
     assert tile_for_budget(plan, 1, small) < width  # really tiled
+
+
+# ---------------------------------------------------------------------- animation (issue 23, point 3)
+@pytest.mark.parametrize("start", [0, 1, 2])
+def test_tiled_animation_equals_untiled(model, start):
+    sizes = sizes_for_size(model, 90, 130)
+    plan = plan_for(model, sizes, start)
+    budget = walk_bytes(sizes, start, 1, loop=True) + plan_bytes(plan, 1, 48)  # tiles of 48 px, the canvas is 130 wide
+    untiled_frames = animate(model, 5, start, seed=3, loop=True, sizes=sizes, tiled=False)
+    tiled_frames = animate(model, 5, start, seed=3, loop=True, sizes=sizes, tiled=True, max_memory=budget)
+    assert untiled_frames.shape == (5, 3, 90, 130)
+    assert (tiled_frames - untiled_frames).abs().max() <= 1e-5
+    assert (untiled_frames[1:] - untiled_frames[:-1]).abs().max() > 0.01  # the frames move
+
+
+def test_animation_frames_do_not_depend_on_the_batch_size(model):
+    one = animate(model, 6, 1, seed=4, batch_size=1)
+    assert (one - animate(model, 6, 1, seed=4, batch_size=4)).abs().max() <= 1e-5
+    assert not torch.allclose(one, animate(model, 6, 1, seed=5, batch_size=1), atol=1e-3)
+
+
+def test_noise_walk_known_answers():
+    z_opt = torch.randn(1, 3, 8, 10)
+    raw = NoiseWalk(z_opt, 1, (8, 10), 7, 0.1, 0.9, seed=11).steps(8)  # one step past the last frame
+    looped = noise_walk(z_opt, 1, 7, 0.1, 0.9, seed=11, loop=True)
+    fractions = torch.arange(7).view(-1, 1, 1, 1) / 7
+    assert torch.allclose(looped, raw[:7] + fractions * (raw[:1] - raw[7:]), atol=1e-6)
+    assert torch.allclose(NoiseWalk(z_opt, 1, (8, 10), 4, 1.0, 0.9, seed=1).steps(4), z_opt.expand(4, -1, -1, -1))
+    # alpha 0, beta 1: pure momentum; z1 - z2 = d = 0.05 e at the start, so the walk is z_opt + 2d, + 3d, + 4d
+    walk = noise_walk(z_opt, 1, 3, 0.0, 1.0, seed=2)
+    step = walk[1] - walk[0]
+    assert step.abs().max() > 0.01
+    assert torch.allclose(walk[0] - z_opt[0], 2 * step, atol=1e-6)
+    assert torch.allclose(walk[2] - walk[1], step, atol=1e-6)
+
+
+def test_animation_is_written_frame_by_frame(tmp_path):
+    frames = [np.full((24, 32, 3), 40 * i, np.uint8) for i in range(5)]
+    sizes = []
+
+    def produced():
+        for frame in frames:
+            temps = list(tmp_path.glob(".clip.gif.*.tmp"))
+            sizes.append(temps[0].stat().st_size if temps else 0)
+            yield frame
+
+    write_animation(produced(), tmp_path / "clip.gif", fps=5)
+    assert sizes[1] > 0 and sizes[4] > sizes[2] > sizes[1]  # earlier frames are on disk before later ones are made
+    assert [p.name for p in tmp_path.iterdir()] == ["clip.gif"]
+    back = iio.imread(tmp_path / "clip.gif", index=None)
+    assert back.shape[:3] == (5, 24, 32)
+    assert [int(f[..., :3].mean().round()) for f in back] == [0, 40, 80, 120, 160]

@@ -202,11 +202,11 @@ def sample_batch(model: GeneratorPyramid, streams: Sequence[torch.Generator], si
                  start_scale: int) -> Tensor:
     """One sample per stream ``[len(streams), 3, h, w]``: fresh noise from ``start_scale`` on, the
     reconstruction path below it (resized to ``sizes`` when they differ from the training sizes)."""
-    prev = _start_image(model, sizes, start_scale).expand(len(streams), -1, -1, -1)
+    prev = start_image(model, sizes, start_scale).expand(len(streams), -1, -1, -1)
     return model.inject(prev, start_scale, batched_noise(streams, model.device), sizes)
 
 
-def _start_image(model: GeneratorPyramid, sizes: Sequence[tuple[int, int]], start_scale: int) -> Tensor:
+def start_image(model: GeneratorPyramid, sizes: Sequence[tuple[int, int]], start_scale: int) -> Tensor:
     """The input ``[1, 3, h, w]`` of ``start_scale`` when sampling at ``sizes``: zero at scale 0,
     else the reconstruction path resized to ``sizes[start_scale]``."""
     if start_scale == 0:
@@ -240,7 +240,7 @@ def canvas_plan(model: GeneratorPyramid, sizes: Sequence[tuple[int, int]], start
             filters=max(m.out_channels for m in generator.modules() if isinstance(m, nn.Conv2d)),
             apply=partial(local_scale, generator, model.noise_amps[n]),
             upsample=None if n == start_scale else partial(upsample_rows, upscale)))
-    return CanvasPlan(_start_image(model, sizes, start_scale), tuple(stages))
+    return CanvasPlan(start_image(model, sizes, start_scale), tuple(stages))
 
 
 def upsample_rows(scale: float, in_len: int, out_len: int, first: int, stop: int) -> np.ndarray:
