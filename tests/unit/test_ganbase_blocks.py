@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -10,7 +12,9 @@ from torch import nn
 
 from ganbase.errors import UserError
 from ganbase.io.checkpoint import (
+    atomic_output,
     atomic_write_json,
+    is_temp_file,
     load_tensors,
     read_json,
     save_tensors,
@@ -125,6 +129,23 @@ def test_checkpoint_roundtrip_and_corruption(tmp_path):
     with pytest.raises(UserError, match="corrupt JSON"):
         read_json(tmp_path / "bad.json")
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_atomic_output_renames_on_success_only(tmp_path):
+    target = tmp_path / "clip.gif"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError):
+        with atomic_output(target) as tmp:
+            assert is_temp_file(tmp) and Path(tmp).parent == tmp_path
+            Path(tmp).write_bytes(b"half")
+            raise RuntimeError("the encoder failed")
+    assert target.read_bytes() == b"old" and sorted(tmp_path.iterdir()) == [target]
+    with atomic_output(target) as tmp:
+        Path(tmp).write_bytes(b"new")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.read_bytes() == b"new" and sorted(tmp_path.iterdir()) == [target]
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0o600
 
 
 def test_resolve_device():
