@@ -111,6 +111,25 @@ def block_source(seeds: Sequence[int], first_level: int) -> NoiseSource:
     return noise
 
 
+def canvas_window(maps: Tensor, rows: tuple[int, int], cols: tuple[int, int]) -> Tensor:
+    """The window ``rows = (y0, y1)``, ``cols = (x0, x1)`` of whole-canvas maps ``[b, c, H, W]``
+    (on the CPU), zero where it leaves the canvas."""
+    (y0, y1), (x0, x1) = rows, cols
+    height, width = maps.shape[-2:]
+    out = torch.zeros((maps.shape[0], maps.shape[1], y1 - y0, x1 - x0), dtype=maps.dtype)
+    top, bottom, left, right = max(y0, 0), min(y1, height), max(x0, 0), min(x1, width)
+    out[..., top - y0:bottom - y0, left - x0:right - x0] = maps[..., top:bottom, left:right].cpu()
+    return out
+
+
+def maps_source(level_maps: Sequence[Tensor]) -> NoiseSource:
+    """Noise from given whole-canvas maps, ``[b, c, H, W]`` per level of the plan (e.g. the steps of
+    an animation's noise walks): each tile gets its window."""
+    def noise(offset: int, stage: CanvasStage, rows: tuple[int, int], cols: tuple[int, int]) -> Tensor:
+        return canvas_window(level_maps[offset], rows, cols)
+    return noise
+
+
 def stream_source(streams: Sequence[torch.Generator]) -> NoiseSource:
     """The noise the untiled sampler draws: for each level in turn, one ``randn [1, c, H, W]`` of
     the whole level from each sample's stream (SinGAN's :func:`sample_batch`), so tiles reproduce the
@@ -122,12 +141,7 @@ def stream_source(streams: Sequence[torch.Generator]) -> NoiseSource:
             current.clear()
             current[offset] = torch.cat([torch.randn((1, stage.noise_channels, *stage.size), generator=g)
                                          for g in streams])
-        maps = current[offset]
-        (y0, y1), (x0, x1) = rows, cols
-        out = torch.zeros((maps.shape[0], maps.shape[1], y1 - y0, x1 - x0))
-        top, bottom, left, right = max(y0, 0), min(y1, stage.size[0]), max(x0, 0), min(x1, stage.size[1])
-        out[..., top - y0:bottom - y0, left - x0:right - x0] = maps[..., top:bottom, left:right]
-        return out
+        return canvas_window(current[offset], rows, cols)
     return noise
 
 
@@ -226,5 +240,6 @@ def tiled_batches(model: nn.Module, num: int, sizes: Sequence[tuple[int, int]], 
     return batches()
 
 
-__all__ = ["BLOCK", "block_noise", "block_seed", "block_source", "canvas_noise", "stream_source", "plan_bytes", "plan_for",
+__all__ = ["BLOCK", "block_noise", "block_seed", "block_source", "canvas_noise", "canvas_window", "maps_source",
+           "stream_source", "plan_bytes", "plan_for",
            "run_plan", "sizes_for_size", "tile_for_budget", "tiled_batches"]

@@ -37,7 +37,7 @@ from ganbase.runtime.memory import available_memory
 from singan_kit.architectures.singan.model import GeneratorPyramid, scale_noise, start_image
 from singan_kit.imresize import imresize
 from singan_kit.sample import UNTILED_BYTES, WORKING_MEMORY, default_batch_size, sample_bytes
-from singan_kit.tiling import plan_for, run_plan, tile_for_budget
+from singan_kit.tiling import maps_source, plan_for, run_plan, tile_for_budget
 
 ANIMATION_FORMATS = (".gif", ".mp4")
 
@@ -156,8 +156,7 @@ def animation_batches(model: GeneratorPyramid, frames: int = 100, start_scale: i
         limit = UNTILED_BYTES if max_memory is None else min(UNTILED_BYTES, max_memory)
         tiled = sample_bytes(model, sizes, batch_size or 1) + walks_held > limit
     if tiled:
-        batch_size = batch_size or 1
-        walks_held = walk_bytes(sizes, start_scale, batch_size, loop)
+        batch_size = batch_size or 1  # the batch walks_held counted
         if max_memory is None:  # the walks cannot be tiled: the working memory is for the tiles
             max_memory = min(available_memory(model.device), WORKING_MEMORY + walks_held)
         room = max_memory - walks_held
@@ -169,7 +168,7 @@ def animation_batches(model: GeneratorPyramid, frames: int = 100, start_scale: i
         tile = tile_for_budget(plan, batch_size, room)
     else:
         batch_size = batch_size or default_batch_size(model, sizes)
-    base = start_image(model, sizes, start_scale)  # the reconstruction path's input, at sizes [1, 3, h, w]
+        base = start_image(model, sizes, start_scale)  # the reconstruction path's input at sizes [1, 3, h, w]
     walks = []
     for n in range(start_scale, finest + 1):
         z_opt = None
@@ -182,7 +181,7 @@ def animation_batches(model: GeneratorPyramid, frames: int = 100, start_scale: i
             count = min(batch_size, frames - first)
             steps = [walk.steps(count) for walk in walks]  # per scale [count, 3, h, w]
             if tiled:
-                yield run_plan(plan, _window_source(steps), count, tile, model.device)
+                yield run_plan(plan, maps_source(steps), count, tile, model.device)
             else:
                 def noise_fn(scale: int, batch: int, size: tuple[int, int], steps=steps) -> Tensor:
                     return steps[scale - start_scale]
@@ -191,18 +190,6 @@ def animation_batches(model: GeneratorPyramid, frames: int = 100, start_scale: i
                 yield out.clamp_(-1.0, 1.0)
 
     return batches()
-
-
-def _window_source(steps: list[Tensor]):
-    """The tiles' noise: windows of this batch's walk steps, zero beyond the canvas."""
-    def noise(offset: int, stage, rows: tuple[int, int], cols: tuple[int, int]) -> Tensor:
-        maps = steps[offset].cpu()
-        (y0, y1), (x0, x1) = rows, cols
-        out = torch.zeros((maps.shape[0], maps.shape[1], y1 - y0, x1 - x0))
-        top, bottom, left, right = max(y0, 0), min(y1, stage.size[0]), max(x0, 0), min(x1, stage.size[1])
-        out[..., top - y0:bottom - y0, left - x0:right - x0] = maps[..., top:bottom, left:right]
-        return out
-    return noise
 
 
 def animate(model: GeneratorPyramid, frames: int = 100, start_scale: int = 2, alpha: float = 0.1,
