@@ -10,8 +10,9 @@ describes (outside this repository; never commit it), run with ``--python``, a P
 requirements (torch, numpy, scipy, scikit-image, matplotlib, imageio). Each (image, seed) trains the
 official code (``main_train.py --not_cuda --niter ITERS --max_size M --manualSeed SEED``; it writes 50
 random samples from scale 0 at the end) and ours (:func:`singan_kit.api.train_run`, preset
-``--preset`` with the same iterations, max size and seed, and the ``--rec-noise`` / ``--lr-milestone``
-options, the preset's values when not given), both on one thread. Then ``--num`` samples of each from scale 0, both rounded to 8 bits as
+``--preset`` with the same iterations, max size and seed, and the ``--rec-noise`` / ``--lr-milestone`` /
+``--generator-graph`` / ``--upsample-precision`` options, the preset's values when not given; with
+``--reference-numerics``, without our CPU speed paths), both on one thread. Then ``--num`` samples of each from scale 0, both rounded to 8 bits as
 the official code saves them, are evaluated against that run's own finest real image with
 :func:`singan_kit.evaluate.evaluate_images` (patch SWD x1e3 with its jackknife standard error,
 diversity, patch NN coherence / completeness, memorization; docs/eval.md). The official real image is
@@ -88,9 +89,10 @@ def train_ours(args, image: Path, seed: int, folder: Path) -> dict:
     """Train ours into ``folder`` through the library API; returns its metrics and seconds."""
     config = api.make_config(args.preset, iters=args.iters, fine_iters=args.iters, max_size=args.max_size,
                              seed=seed, rec_noise=args.rec_noise, lr_milestone=args.lr_milestone,
-                             generator_graph=args.generator_graph)
+                             generator_graph=args.generator_graph, upsample_precision=args.upsample_precision)
     began = time.time()
-    api.train_run(image, folder, config, device="cpu", threads=1, overwrite=True, progress=False)
+    api.train_run(image, folder, config, device="cpu", threads=1, overwrite=True, progress=False,
+                  fast_paths=not args.reference_numerics)
     seconds = time.time() - began
     model = rf.load_model(folder, "cpu")
     real = model.reals[model.num_trained - 1]
@@ -121,6 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rec-noise", default=None, help="our rec_noise: fixed | per_iteration [the preset's]")
     parser.add_argument("--lr-milestone", default=None, help="our lr_milestone: fraction | official [the preset's]")
     parser.add_argument("--generator-graph", default=None, help="our generator_graph: fresh | stale [the preset's]")
+    parser.add_argument("--upsample-precision", default=None,
+                        help="our upsample_precision: float | uint8 [the preset's]")
+    parser.add_argument("--reference-numerics", action="store_true",
+                        help="ours without the CPU speed paths (eager NCHW, plain Adam, PyTorch's batch norm, "
+                             "unbatched random inputs): the same math, slower")
     parser.add_argument("--work", required=True, help="folder for runs and results.json (resumable)")
     parser.add_argument("--arms", choices=("both", "official", "ours"), default="both",
                         help="train only one side (two processes can share --work, one per side); "
@@ -140,11 +147,13 @@ def main(argv: list[str] | None = None) -> int:
     cache_path = work / "results.json"
     cache = json.loads(cache_path.read_text()) if cache_path.is_file() else {}
     resolved = api.make_config(args.preset, rec_noise=args.rec_noise, lr_milestone=args.lr_milestone,
-                               generator_graph=args.generator_graph)
+                               generator_graph=args.generator_graph, upsample_precision=args.upsample_precision)
     args.rec_noise, args.lr_milestone = resolved.rec_noise, resolved.lr_milestone  # the arm's name: resolved values
-    args.generator_graph = resolved.generator_graph
+    args.generator_graph, args.upsample_precision = resolved.generator_graph, resolved.upsample_precision
     ours_arm = f"ours-{args.preset}-{args.rec_noise}-{args.lr_milestone}" + (
-        "" if args.generator_graph == "fresh" else f"-{args.generator_graph}")
+        "" if args.generator_graph == "fresh" else f"-{args.generator_graph}") + (
+        "" if args.upsample_precision == "float" else f"-{args.upsample_precision}") + (
+        "-reference" if args.reference_numerics else "")
     rows = []
     for image in images:
         for seed in args.seeds:

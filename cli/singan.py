@@ -71,7 +71,7 @@ def main() -> None:
 @user_errors
 def train(image, out_dir, resume_dir, overwrite, checkpoint_minutes, checkpoint_activations, preset, iters, fine_iters, max_size, min_size,
           scale_factor, lr, alpha, gp_weight, num_filters, max_filters, d_steps, g_steps, noise_amp, seed, device,
-          threads, quiet, rec_noise, lr_milestone, generator_graph, stages, concurrent_stages, lr_scale, patch_size, noise,
+          threads, quiet, rec_noise, lr_milestone, generator_graph, upsample_precision, stages, concurrent_stages, lr_scale, patch_size, noise,
           pyramid_ratio, levels):
     """Train SinGAN on IMAGE, coarse to fine; saves after every scale and every few minutes within one.
 
@@ -84,6 +84,7 @@ def train(image, out_dir, resume_dir, overwrite, checkpoint_minutes, checkpoint_
     overrides = config_overrides(iters, fine_iters, max_size, min_size, scale_factor, lr, alpha, gp_weight,
                                  num_filters, max_filters, d_steps, g_steps, noise_amp, seed)
     overrides.update(rec_noise=rec_noise, lr_milestone=lr_milestone, generator_graph=generator_graph,
+                     upsample_precision=upsample_precision,
                      num_stages=stages, concurrent_stages=concurrent_stages, lr_scale=lr_scale,
                      patch_size=patch_size, noise=noise, pyramid_ratio=pyramid_ratio, num_levels=levels)
     folder = api.is_folder_of(image, "image")

@@ -24,6 +24,7 @@ from cli.common import (
 from ganbase.errors import UserError
 from singan_kit.api import Outcome, preset_names, summary_table
 from singan_kit.architectures.singan.config import GENERATOR_GRAPHS, LR_MILESTONES, REC_NOISE_MODES
+from singan_kit.pyramid import UPSAMPLE_PRECISIONS
 
 
 class PresetChoice(click.Choice):
@@ -103,7 +104,7 @@ TRAINING_OPTIONS = [
     click.option("--min-size", type=POSITIVE_INT, default=None, help="Shorter side of the coarsest scale [25]."),
     click.option("--scale-factor", type=FiniteFloatRange(0, 1, min_open=True, max_open=True), default=None,
                  help="Initial pyramid factor [0.75]."),
-    click.option("--lr", type=POSITIVE_FLOAT, default=None, help="Adam learning rate of G and D [5e-4]."),
+    click.option("--lr", type=POSITIVE_FLOAT, default=None, help="Learning rate: Adam's of G and D [5e-4]; gpdm: of the pixels [0.05]."),
     click.option("--alpha", type=NON_NEGATIVE_FLOAT, default=None, help="Reconstruction loss weight [10]."),
     click.option("--gp-weight", type=NON_NEGATIVE_FLOAT, default=None, help="Gradient penalty weight [0.1]."),
     click.option("--num-filters", type=POSITIVE_INT, default=None, help="Filters at the coarsest scale [32]."),
@@ -163,6 +164,9 @@ OFFICIAL_LOOP_OPTIONS = [
     click.option("--generator-graph", type=click.Choice(GENERATOR_GRAPHS), default=None,
                  help="SinGAN: generator steps 2-3 recompute the fake (fresh) or back-propagate through the last "
                       "critic step's graph (stale, the official code) [paper: stale, others: fresh]."),
+    click.option("--upsample-precision", type=click.Choice(UPSAMPLE_PRECISIONS), default=None,
+                 help="SinGAN: upsample between scales in float, or through 8 bits as the official code does "
+                      "(uint8: truncated before the resize, clamped after it; in training and at inference) [float]."),
 ]
 
 
@@ -185,6 +189,6 @@ def config_overrides(iters=None, fine_iters=None, max_size=None, min_size=None, 
                      g_steps=None, noise_amp=None, seed=None) -> dict:
     """Config settings from training options (None keeps the preset's value)."""
     return dict(iters=iters, fine_iters=fine_iters, max_size=max_size, min_size=min_size,
-                scale_factor=scale_factor, lr_generator=lr, lr_discriminator=lr, alpha=alpha,
+                scale_factor=scale_factor, lr=lr, alpha=alpha,
                 gp_weight=gp_weight, num_filters=num_filters, max_filters=max_filters, d_steps=d_steps,
                 g_steps=g_steps, noise_amp_factor=noise_amp, seed=seed)

@@ -274,7 +274,8 @@ def train_run(image: str | Path | None, run_dir: str | Path, config=None, **opti
     continue it with ``resume=True`` (no image or config); returns the trained model. ``options``:
     ``device``, ``progress``, ``threads``, ``overwrite``, ``on_scale_end``, ``on_notes``,
     ``checkpoint_seconds`` (default ``CHECKPOINT_SECONDS``), ``checkpoint_activations`` (recompute
-    activations in backward: less memory for large images, about one more forward pass)."""
+    activations in backward: less memory for large images, about one more forward pass),
+    ``fast_paths`` (False: the reference numerics, for checking the speed-ups; same math, slower)."""
     from singan_kit.architectures.lifecycle import train
 
     return train(image, run_dir, config, **options)

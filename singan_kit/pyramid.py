@@ -7,6 +7,12 @@ The rule of the official code (Shaham et al. 2019, ``adjust_scales2image``):
 3. The factor is then adjusted to ``(min_size / min(h, w)) ** (1 / stop_scale)`` on the resized
    image ``(h, w)``, so the coarsest scale's shorter side is exactly ``min_size``.
 Scale ``n`` (0 = coarsest) is the resized image scaled by ``factor ** (stop_scale - n)``.
+
+Between scales an image is resized by ``1 / factor`` and cropped to the next scale's size
+(:class:`Upsampling`). Its ``precision`` "uint8" also takes the official code's 8-bit round trip:
+its ``imresize`` converts the tensor to ``uint8`` by truncation (``astype(np.uint8)`` of
+``255 * (x + 1) / 2``), resizes those integers and clamps the result back to ``[-1, 1]``; "float"
+resizes the float image as it is.
 """
 
 from __future__ import annotations
@@ -14,12 +20,14 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+import torch
 from torch import Tensor
 
 from ganbase.errors import UserError
 from singan_kit.imresize import ceil_size, imresize
 
 MAX_SCALES = 64  # the paper's rule gives 8-12; 64 allows --scale-factor up to ~0.96 at 250/25 px
+UPSAMPLE_PRECISIONS = ("float", "uint8")
 
 
 @dataclass(frozen=True)
@@ -121,9 +129,35 @@ def build_pyramid(image: Tensor, pyramid: Pyramid) -> list[Tensor]:
     return levels
 
 
-def upsample_to(image: Tensor, size: tuple[int, int], scale_factor: float) -> Tensor:
-    """Upsample one scale's image to the next scale's ``size`` (resize by 1/factor, then crop)."""
-    return imresize(image, scale=1.0 / scale_factor, size=size)
+@dataclass(frozen=True)
+class Upsampling:
+    """How one scale's image becomes the next scale's input: resized by ``1 / scale_factor`` and
+    cropped to the next size, in float or through the official code's 8 bits (see the module doc).
+
+    The 8-bit round trip is two pointwise maps around the (linear) resize, :meth:`before_resize`
+    and :meth:`after_resize`, so a tiled sampler can apply them tile by tile.
+    """
+
+    scale_factor: float
+    precision: str = "float"
+
+    def before_resize(self, image: Tensor) -> Tensor:
+        """``image`` in [-1, 1] as the resize sees it: unchanged ("float") or truncated to 8 bits
+        ("uint8": ``floor(255 * clamp((x + 1) / 2, 0, 1))``, mapped back to [-1, 1])."""
+        if self.precision == "float":
+            return image
+        levels = torch.floor(255.0 * ((image + 1.0) / 2.0).clamp(0.0, 1.0))  # integers 0..255
+        return levels * (2.0 / 255.0) - 1.0
+
+    def after_resize(self, image: Tensor) -> Tensor:
+        """The resized image: unchanged ("float") or clamped to [-1, 1] ("uint8", as the official
+        code's conversion back to a tensor does)."""
+        return image if self.precision == "float" else image.clamp(-1.0, 1.0)
+
+    def __call__(self, image: Tensor, size: tuple[int, int]) -> Tensor:
+        """``image [N, C, h, w]`` upsampled to ``size`` ``[N, C, *size]``."""
+        resized = imresize(self.before_resize(image), scale=1.0 / self.scale_factor, size=tuple(size))
+        return self.after_resize(resized)
 
 
-__all__ = ["Pyramid", "compute_pyramid", "build_pyramid", "upsample_to"]
+__all__ = ["Pyramid", "UPSAMPLE_PRECISIONS", "Upsampling", "compute_pyramid", "build_pyramid"]

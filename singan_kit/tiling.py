@@ -94,7 +94,12 @@ def _input_window(stage: CanvasStage, prev: Tensor, rows: tuple[int, int], cols:
         c0, c1 = _band(col_weights)
         row_t = torch.from_numpy(row_weights[:, r0:r1]).to(prev.dtype)
         col_t = torch.from_numpy(col_weights[:, c0:c1]).to(prev.dtype)
-        inside = torch.matmul(row_t, torch.matmul(prev[..., r0:r1, c0:c1], col_t.t()))  # as imresize does
+        source = prev[..., r0:r1, c0:c1]
+        if stage.before_upsample is not None:
+            source = stage.before_upsample(source)
+        inside = torch.matmul(row_t, torch.matmul(source, col_t.t()))  # as imresize does
+        if stage.after_upsample is not None:
+            inside = stage.after_upsample(inside)
     out[..., top - y0:bottom - y0, left - x0:right - x0] = inside
     return out
 

@@ -11,7 +11,8 @@ five per-channel reductions and five fused passes over the activation.
 Forward and first backward are PyTorch's own kernels, so values, running statistics and
 state-dict keys are exactly those of ``torch.nn.BatchNorm2d``; only the second derivative is
 rounded differently. The fast path is taken in training mode on the CPU; everywhere else
-(evaluation, CUDA, mixed dtypes) the module is plain ``nn.BatchNorm2d``.
+(evaluation, CUDA, mixed dtypes), and inside ``with closed_form_double_backward(False):``, the module
+is plain ``nn.BatchNorm2d``.
 
 Derivation, per channel over its ``M`` values: ``xhat = (x - mean) * r`` with ``r = 1/sqrt(var +
 eps)``; the backward maps the incoming gradient ``g`` to ``dx = gamma r (g - mean(g) - xhat
@@ -33,6 +34,21 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 _STATS_FROZEN = ContextVar("batch_norm_running_stats_frozen", default=False)
+_CLOSED_FORM = ContextVar("batch_norm_closed_form_double_backward", default=True)
+
+
+class closed_form_double_backward:  # noqa: N801 (used like a function)
+    """``with closed_form_double_backward(False):`` makes :class:`BatchNorm2d` take PyTorch's own
+    double backward (the reference the closed form is checked against); ``True`` is the default."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __enter__(self) -> None:
+        self._tokens = getattr(self, "_tokens", []) + [_CLOSED_FORM.set(self.enabled)]
+
+    def __exit__(self, *exc) -> None:
+        _CLOSED_FORM.reset(self._tokens.pop())
 
 
 class running_stats_frozen:  # noqa: N801 (used like a function: ``with running_stats_frozen():``)
@@ -153,7 +169,7 @@ class BatchNorm2d(nn.BatchNorm2d):
     def forward(self, input: Tensor) -> Tensor:
         frozen = self.training and _STATS_FROZEN.get()
         fast = (self.training and self.affine and torch.is_grad_enabled() and input.device.type == "cpu"
-                and input.dim() == 4 and input.dtype == self.weight.dtype)
+                and input.dim() == 4 and input.dtype == self.weight.dtype and _CLOSED_FORM.get())
         if not fast and frozen:
             return F.batch_norm(input, None, None, self.weight, self.bias, True, 0.0, self.eps)
         if not fast:
@@ -171,4 +187,4 @@ class BatchNorm2d(nn.BatchNorm2d):
         return _BatchNormTrain.apply(input, self.weight, self.bias, running_mean, running_var, momentum, self.eps)
 
 
-__all__ = ["BatchNorm2d", "running_stats_frozen"]
+__all__ = ["BatchNorm2d", "closed_form_double_backward", "running_stats_frozen"]

@@ -91,15 +91,18 @@ def set_learning_rate(optimizer: torch.optim.Optimizer, value: float) -> None:
 
 
 def make_adam(params, lr: float, betas: tuple[float, float], device: torch.device,
-              capturable: bool = False) -> torch.optim.Adam:
+              capturable: bool = False, fused: bool = True) -> torch.optim.Adam:
     """Adam, fused into one kernel per parameter where torch has one for the device (CUDA; the CPU
     since torch 2.4, where it is ~4x cheaper than the per-tensor loop, a few % of a coarse SinGAN
-    iteration). With ``capturable`` (CUDA) its step and learning rate live on the device."""
+    iteration). With ``capturable`` (CUDA) its step and learning rate live on the device.
+    ``fused=False``: the plain per-tensor loop (``foreach=False``), the reference implementation."""
     params = list(params)
     options: dict = dict(betas=betas)
     if device.type == "cuda" and capturable:
         options["capturable"] = True
         lr = torch.tensor(lr, dtype=torch.float32, device=device)
+    if not fused:
+        return torch.optim.Adam(params, lr=lr, foreach=False, **options)
     try:
         return torch.optim.Adam(params, lr=lr, fused=True, **options)
     except RuntimeError:  # no fused kernel for this device in this torch version: same math, unfused

@@ -15,7 +15,6 @@ from torch import Tensor
 from ganbase.errors import UserError
 from singan_kit.architectures.singan.model import GeneratorPyramid, seeded_noise
 from singan_kit.imresize import imresize
-from singan_kit.pyramid import upsample_to
 
 
 def resolve_inject_scale(model: GeneratorPyramid, scale: int) -> int:
@@ -34,8 +33,8 @@ def injection_input(model: GeneratorPyramid, image: Tensor, scale: int) -> Tenso
     """The input ``[B, 3, h_n, w_n]`` of ``scale`` made from ``image`` at the finest scale's size."""
     sizes, factor = model.pyramid.sizes, model.pyramid.scale_factor
     steps_down = model.pyramid.num_scales - scale  # finest -> scale - 1
-    coarser = imresize(image, scale=factor ** steps_down, size=tuple(sizes[scale - 1]))
-    return upsample_to(coarser, tuple(sizes[scale]), factor)
+    coarser = imresize(model.upsampling.before_resize(image), scale=factor ** steps_down, size=tuple(sizes[scale - 1]))
+    return model.upsampling(model.upsampling.after_resize(coarser), tuple(sizes[scale]))
 
 
 def inject_image(model: GeneratorPyramid, image: Tensor, scale: int, seed: int = 0,

@@ -34,7 +34,7 @@ from singan_kit.architectures.singan.model import (
     seeded_noise,
     upsample_rows,
 )
-from singan_kit.pyramid import upsample_to
+from singan_kit.pyramid import Upsampling
 from singan_kit.sample import UNTILED_BYTES, WORKING_MEMORY
 from singan_kit.tiling import plan_bytes, run_plan, stream_source, tile_for_budget
 
@@ -90,15 +90,16 @@ def _three_channel(noise_fn: NoiseFn) -> NoiseFn:
     return noise
 
 
-def sr_plan(model: GeneratorPyramid, start: Tensor, sizes: list[tuple[int, int]], step_factor: float) -> CanvasPlan:
+def sr_plan(model: GeneratorPyramid, start: Tensor, sizes: list[tuple[int, int]], upsampling: Upsampling) -> CanvasPlan:
     """The SR chain as local operators: the finest generator at every step (three noise channels),
-    the first step on ``start``, every further one on the previous upsampled by ``1 / step_factor``."""
+    the first step on ``start``, every further one on the previous upsampled by ``upsampling``."""
     generator = model.generators[-1]
     filters = max(m.out_channels for m in generator.modules() if isinstance(m, torch.nn.Conv2d))
     return CanvasPlan(start, tuple(
         CanvasStage(size=tuple(size), noise_channels=3, halo=generator.padding, filters=filters,
                     apply=partial(local_scale, generator, model.noise_amps[-1]),
-                    upsample=None if step == 0 else partial(upsample_rows, 1.0 / step_factor))
+                    upsample=None if step == 0 else partial(upsample_rows, 1.0 / upsampling.scale_factor),
+                    before_upsample=upsampling.before_resize, after_upsample=upsampling.after_resize)
         for step, size in enumerate(sizes)))
 
 
@@ -120,14 +121,15 @@ def super_resolve(model: GeneratorPyramid, factor: float, seed: int = 0, max_mem
         sizes.append((math.ceil(h / step_factor - 1e-9), math.ceil(w / step_factor - 1e-9)))
     generators = [model.generators[-1]] * steps
     amps = [model.noise_amps[-1]] * steps
-    start = upsample_to(image, sizes[1], step_factor)
-    plan = sr_plan(model, start, sizes[1:], step_factor)
+    upsampling = Upsampling(step_factor, model.config.upsample_precision)
+    start = upsampling(image, sizes[1])
+    plan = sr_plan(model, start, sizes[1:], upsampling)
     if plan_bytes(plan, 1, max(sizes[-1])) > UNTILED_BYTES:  # large: the same chain in exact tiles
         budget = min(available_memory(model.device), WORKING_MEMORY) if max_memory is None else max_memory
         out = run_plan(plan, stream_source(sample_streams(seed, 1)), 1, tile_for_budget(plan, 1, budget),
                        model.device)
     else:
-        out = run_scales(generators, amps, step_factor, start, 0, sizes[1:],
+        out = run_scales(generators, amps, upsampling, start, 0, sizes[1:],
                          _three_channel(seeded_noise(seed, 1, model.device)))
     target = tuple(size) if size is not None else (round(factor * height), round(factor * width))
     if out.shape[-2] < target[0] or out.shape[-1] < target[1]:  # a --size one rounding pixel beyond

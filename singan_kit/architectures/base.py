@@ -96,6 +96,7 @@ class CanvasStage:
     the plan's ``initial`` image). ``apply(noise, image)`` maps a tile grown by ``halo`` on each side,
     ``noise [b, noise_channels, h + 2 halo, w + 2 halo]`` and ``image [b, 3, ...]``, to the tile's
     output ``[b, 3, h, w]``. ``filters``: channels of its widest activation (for the memory budget).
+    ``before_upsample`` and ``after_upsample`` are pointwise maps around the resize (None: identity).
     """
 
     size: tuple[int, int]
@@ -104,6 +105,8 @@ class CanvasStage:
     filters: int
     apply: Callable[[Tensor, Tensor], Tensor]
     upsample: Callable[[int, int, int, int], np.ndarray] | None = None
+    before_upsample: Callable[[Tensor], Tensor] | None = None
+    after_upsample: Callable[[Tensor], Tensor] | None = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,8 @@ class Architecture:
     # per-scale generators with noise inputs that images can be injected into: harmonization,
     # editing, paint-to-image, animation, super-resolution and their fine-tuning are offered
     scale_generators: bool = False
+    # generic setting names (e.g. the CLI's "lr") -> the config fields they set
+    setting_aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass

@@ -93,6 +93,8 @@ class LevelTrainer:
     :meth:`generator_tensors` (the contents of generators.safetensors) and :meth:`preview_images`.
     ``checkpoint_seconds``: how often a subclass that checkpoints inside a level saves it (None:
     never); ``cuda_graphs`` and ``channels_last`` are hints a subclass may ignore.
+    ``fast_paths=False`` asks a subclass for its reference numerics instead of its speed-ups (the same
+    math, slower; SinGAN: eager NCHW, plain Adam, PyTorch's batch norm, unbatched random inputs).
     ``checkpoint_activations``: every ``ConvBlock`` recomputes its activations in backward instead of
     keeping them (:func:`ganbase.nn.blocks.recomputed_activations`; same results, less memory).
     """
@@ -102,8 +104,9 @@ class LevelTrainer:
                  threads: int | None = None, sync_timing: bool = False, cuda_graphs: bool = True,
                  channels_last: bool | None = None, checkpoint_seconds: float | None = CHECKPOINT_SECONDS,
                  on_iteration: Callable[[int, int], None] | None = None,
-                 checkpoint_activations: bool = False) -> None:
+                 checkpoint_activations: bool = False, fast_paths: bool = True) -> None:
         self.run_dir = Path(run_dir)
+        self.fast_paths = fast_paths
         self.checkpoint_activations = checkpoint_activations
         self.on_iteration = on_iteration  # (level, iteration) before each iteration: live progress (web studio)
         self.device = torch.device(device)
@@ -207,12 +210,13 @@ def train(image_path: str | Path | None, out_dir: str | Path, config: RunConfig 
           threads: int | None = None, on_notes: Callable[[list[str]], None] | None = None,
           checkpoint_seconds: float | None = CHECKPOINT_SECONDS,
           on_iteration: Callable[[int, int], None] | None = None,
-          checkpoint_activations: bool = False) -> torch.nn.Module:
+          checkpoint_activations: bool = False, fast_paths: bool = True) -> torch.nn.Module:
     """Train the config's architecture (SinGAN by default) on one image into ``out_dir``, or continue
     ``out_dir`` with ``resume=True``. Trainers that checkpoint inside a level (SinGAN) save the level in
     progress every ``checkpoint_seconds`` (None: never); ConSinGAN saves per stage only.
     ``on_iteration(level, iteration)`` is called before every iteration (live progress).
-    ``checkpoint_activations`` recomputes activations in backward (less memory, same results)."""
+    ``checkpoint_activations`` recomputes activations in backward (less memory, same results);
+    ``fast_paths=False`` trains on the trainer's reference numerics (see :class:`LevelTrainer`)."""
     device = torch.device(device)
     if resume:
         rf.read_meta(out_dir)  # a SinGAN run, before the lock touches the folder
@@ -235,7 +239,7 @@ def train(image_path: str | Path | None, out_dir: str | Path, config: RunConfig 
         trainer = trainer_class(architecture)(out_dir, device, progress=progress, on_scale_end=on_scale_end,
                                               threads=threads, checkpoint_seconds=checkpoint_seconds,
                                               on_iteration=on_iteration,
-                                              checkpoint_activations=checkpoint_activations)
+                                              checkpoint_activations=checkpoint_activations, fast_paths=fast_paths)
         try:
             return trainer.train()
         except KeyboardInterrupt:

@@ -58,10 +58,15 @@ def preset_settings(preset: str) -> tuple[Architecture, dict]:
 
 
 def make_config(preset: str = "paper", **overrides) -> RunConfig:
-    """Config of a preset with ``overrides`` (settings left as None keep the preset's value)."""
+    """Config of a preset with ``overrides`` (settings left as None keep the preset's value; a name in
+    the architecture's ``setting_aliases``, e.g. ``lr``, sets the fields it stands for)."""
     architecture, base = preset_settings(preset)
     config_class = architecture.config_class
     given = {k: v for k, v in overrides.items() if v is not None}
+    for alias, targets in architecture.setting_aliases.items():
+        if alias in given:
+            value = given.pop(alias)
+            given.update({target: given.get(target, value) for target in targets})
     unknown = sorted(set(given) - {f.name for f in fields(config_class)})
     if unknown:
         raise UserError(f"unknown settings {unknown} for the {preset} preset")

@@ -61,8 +61,25 @@ def test_unknown_setting_for_a_patch_preset_is_one_line(tmp_path):
     result = CliRunner().invoke(main, ["train", str(tmp_path / "photo.png"), "--preset", "gpnn", "--lr", "0.1",
                                        "--out", str(tmp_path / "run")])
     assert result.exit_code != 0 and "Traceback" not in result.output
-    assert result.output.strip().splitlines()[-1].startswith("Error: unknown settings")
+    assert result.output.strip().splitlines()[-1] == "Error: unknown settings ['lr'] for the gpnn preset"
     assert not (tmp_path / "run").exists()
+
+
+def test_lr_sets_each_architectures_own_learning_rates(tmp_path):
+    """``--lr`` is an alias each architecture resolves (setting_aliases): GPDM's pixel rate, SinGAN's
+    and ConSinGAN's Adam rates of both networks."""
+    from singan_kit.architectures import make_config
+
+    assert make_config("gpdm", lr=0.01).lr == 0.01
+    for preset in ("paper", "consingan"):
+        config = make_config(preset, lr=1e-4)
+        assert (config.lr_generator, config.lr_discriminator) == (1e-4, 1e-4)
+    assert make_config("paper", lr=1e-4, lr_discriminator=2e-4).lr_discriminator == 2e-4  # the field wins
+    iio.imwrite(tmp_path / "photo.png", blob_image(30, 40, seed=6))
+    result = CliRunner().invoke(main, ["train", str(tmp_path / "photo.png"), "--preset", "gpdm", "--lr", "0.02",
+                                       "--out", str(tmp_path / "run"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["config"]["lr"] == 0.02
 
 
 @pytest.fixture

@@ -232,12 +232,12 @@ def test_official_loop_options_from_the_cli(tmp_path):
     iio.imwrite(tmp_path / "photo.png", blob_image(24, 30, seed=1))
     result = CliRunner().invoke(main, ["train", str(tmp_path / "photo.png"), "--preset", "tiny", "--iters", "2",
                                        "--rec-noise", "per_iteration", "--lr-milestone", "official",
-                                       "--generator-graph", "stale",
+                                       "--generator-graph", "stale", "--upsample-precision", "uint8",
                                        "--out", str(tmp_path / "run"), "--quiet"])
     assert result.exit_code == 0, result.output
     config = json.loads((tmp_path / "run" / "config.json").read_text())["config"]
-    assert (config["rec_noise"], config["lr_milestone"], config["generator_graph"]) == (
-        "per_iteration", "official", "stale")
+    assert (config["rec_noise"], config["lr_milestone"], config["generator_graph"], config["upsample_precision"]) == (
+        "per_iteration", "official", "stale", "uint8")
     result = CliRunner().invoke(main, ["train", str(tmp_path / "photo.png"), "--rec-noise", "always",
                                        "--out", str(tmp_path / "bad")])
     assert result.exit_code != 0 and "'always' is not one of 'fixed', 'per_iteration'" in result.output

@@ -10,7 +10,7 @@ import torch
 
 from ganbase.errors import UserError
 from singan_kit.imresize import imresize
-from singan_kit.pyramid import build_pyramid, compute_pyramid, upsample_to
+from singan_kit.pyramid import Upsampling, build_pyramid, compute_pyramid
 
 
 def reference_sizes(height, width, min_size=25, max_size=250, f0=0.75):
@@ -88,7 +88,7 @@ def test_resize_preserves_constants_and_identity():
 def test_upsample_to_crops_to_next_scale():
     pyramid = compute_pyramid(186, 248)
     coarse = torch.rand(1, 3, *pyramid.sizes[2])
-    up = upsample_to(coarse, pyramid.sizes[3], pyramid.scale_factor)
+    up = Upsampling(pyramid.scale_factor)(coarse, pyramid.sizes[3])
     assert tuple(up.shape[-2:]) == pyramid.sizes[3]
 
 

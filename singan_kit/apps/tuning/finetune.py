@@ -32,7 +32,6 @@ from singan_kit.apps.quantize import kmeans_colors, quantize_to_centers
 from singan_kit.architectures.singan.config import filters_at_scale, iters_at_scale
 from singan_kit.architectures.singan.fit import ScaleTargets, fit_scale
 from singan_kit.architectures.singan.model import GeneratorPyramid, NoiseFn, scale_noise
-from singan_kit.pyramid import upsample_to
 
 
 def _noise_from(noise_gen: torch.Generator, device: torch.device) -> NoiseFn:
@@ -111,14 +110,14 @@ def harmonization_finetune(model: GeneratorPyramid, naive: Tensor, inject_scale:
     scale = resolve_inject_scale(model, inject_scale)
     finest = model.num_trained - 1
     start = injection_input(model, naive.to(model.device), scale)
-    sizes, factor = model.pyramid.sizes, model.pyramid.scale_factor
+    sizes = model.pyramid.sizes
 
     def random_inputs(count: int, noise_gen: torch.Generator) -> Tensor:
         batch = start.expand(count, -1, -1, -1)
         if scale == finest:
             return batch.contiguous()
         coarse = model.inject(batch, scale, _noise_from(noise_gen, model.device), stop=finest)
-        return upsample_to(coarse, tuple(sizes[finest]), factor)
+        return model.upsampling(coarse, tuple(sizes[finest]))
 
     with torch.no_grad():
         targets = _rec_targets(model, finest)

@@ -33,6 +33,7 @@ CONSINGAN = Architecture(
     scale_reconstruction=scale_reconstruction,
     scale_filters=lambda config, scale: config.num_filters,
     level_name="stage",
+    setting_aliases={"lr": ("lr_generator", "lr_discriminator")},
 )
 
 __all__ = ["CONSINGAN"]

@@ -34,6 +34,7 @@ SINGAN = Architecture(
         scale, config.num_filters, config.max_filters, config.filters_double_every),
     canvas_plan=canvas_plan,
     scale_generators=True,
+    setting_aliases={"lr": ("lr_generator", "lr_discriminator")},
 )
 
 __all__ = ["SINGAN"]

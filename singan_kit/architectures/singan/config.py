@@ -6,7 +6,8 @@ reconstruction weight 10, gradient-penalty weight 0.1, 32 filters doubling every
 128, 5 layers of 3x3 convolutions, noise amplitude 0.1 x reconstruction RMSE, pyramid factor 0.75
 adjusted to fit, min side 25 px, max side 250 px. The ``paper`` preset also takes the official
 code's reconstruction-noise redraw, learning-rate milestone and generator-step graph
-(``rec_noise``, ``lr_milestone``, ``generator_graph``; see :mod:`singan_kit.architectures.singan.train`).
+(``rec_noise``, ``lr_milestone``, ``generator_graph``; see :mod:`singan_kit.architectures.singan.train`);
+``upsample_precision`` offers its 8-bit upsampling between scales.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from singan_kit.architectures.base import RunConfig, lr_decay_iter
+from singan_kit.pyramid import UPSAMPLE_PRECISIONS
 from singan_kit.run_validation import MAX_FILTERS
 
 OFFICIAL_LR_MILESTONE = 1600  # the official code's MultiStepLR milestone, independent of niter
@@ -45,6 +47,10 @@ class SinGANConfig(RunConfig):
     # the activations of the weights before the first generator step; with activation checkpointing
     # they are recomputed from the current weights instead)
     generator_graph: str = "fresh"
+    # "float": images are upsampled between scales as they are; "uint8": through the official
+    # code's 8-bit round trip (truncated to 8 bits before the resize, clamped after it), in training
+    # and at inference (singan_kit.pyramid.Upsampling)
+    upsample_precision: str = "float"
     d_steps: int = 3  # critic updates per iteration
     g_steps: int = 3  # generator updates per iteration
     alpha: float = 10.0  # reconstruction loss weight
@@ -73,6 +79,8 @@ class SinGANConfig(RunConfig):
             (self.lr_milestone in LR_MILESTONES, f"lr_milestone must be one of {list(LR_MILESTONES)}"),
             (self.rec_noise in REC_NOISE_MODES, f"rec_noise must be one of {list(REC_NOISE_MODES)}"),
             (self.generator_graph in GENERATOR_GRAPHS, f"generator_graph must be one of {list(GENERATOR_GRAPHS)}"),
+            (self.upsample_precision in UPSAMPLE_PRECISIONS,
+             f"upsample_precision must be one of {list(UPSAMPLE_PRECISIONS)}"),
             (self.d_steps >= 1 and self.g_steps >= 1, "d_steps and g_steps must be >= 1"),
             (self.alpha >= 0, "alpha must be >= 0"),
             (self.gp_weight >= 0, "gp_weight must be >= 0"),

@@ -31,6 +31,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from ganbase.errors import UserError
+from ganbase.nn.batchnorm import closed_form_double_backward
 from ganbase.nn.discriminators import PatchDiscriminator
 from ganbase.nn.losses import WGANGPLoss
 from ganbase.runtime.cuda_graphs import (
@@ -227,13 +228,16 @@ def fit_scale(generator: nn.Module, critic: nn.Module, targets: ScaleTargets, ra
               on_iteration: Callable[[int], None] | None = None, sync_cuda: bool = False,
               cuda_graphs: bool = True, channels_last: bool = False, bf16: bool = False,
               start: ScaleProgress | None = None, checkpoint_every: float | None = None,
-              on_checkpoint: Callable[[ScaleProgress], None] | None = None) -> ScaleFit:
+              on_checkpoint: Callable[[ScaleProgress], None] | None = None, fast_paths: bool = True) -> ScaleFit:
     """Fit ``generator`` (and ``critic``) of ``targets.scale`` for ``iters`` iterations, in place.
 
     On CUDA each iteration is replayed as one CUDA graph (``cuda_graphs=False`` runs it eagerly;
     the math is the same). Losses are read back once a second for the progress bar and once at
     the end, never per iteration. ``channels_last`` stores activations as NHWC (faster cuDNN
     and oneDNN kernels); ``bf16`` runs the convolutions under bfloat16 autocast (CUDA).
+    ``fast_paths=False`` trains on the reference numerics instead of the fast ones, with the same
+    math: the plain per-tensor Adam, PyTorch's own batch-norm double backward (the caller also
+    passes ``channels_last=False`` and unbatched random inputs; see ``SinGANTrainer``).
 
     ``on_checkpoint`` receives the fit's state (:class:`ScaleProgress`) at the first start of a
     block of random data after every ``checkpoint_every`` seconds; ``start`` continues from such a
@@ -258,8 +262,8 @@ def fit_scale(generator: nn.Module, critic: nn.Module, targets: ScaleTargets, ra
     block_iters = random_batch_iters(size, filters, cfg.d_steps)
 
     betas = (cfg.beta1, cfg.beta2)
-    opt_g = make_adam(generator.parameters(), cfg.lr_generator, betas, device, capturable=graphed)
-    opt_d = make_adam(critic.parameters(), cfg.lr_discriminator, betas, device, capturable=graphed)
+    opt_g = make_adam(generator.parameters(), cfg.lr_generator, betas, device, capturable=graphed, fused=fast_paths)
+    opt_d = make_adam(critic.parameters(), cfg.lr_discriminator, betas, device, capturable=graphed, fused=fast_paths)
     decay_at = decay_iteration(iters, cfg.lr_decay_at, cfg.lr_milestone)
     redraw_rec_noise = cfg.rec_noise == "per_iteration" and targets.rec_noise is not None
     first, rows_before, seconds_before = 0, [], 0.0
@@ -281,46 +285,47 @@ def fit_scale(generator: nn.Module, critic: nn.Module, targets: ScaleTargets, ra
     last_postfix = last_checkpoint = began
     block: tuple[Tensor, ...] | None = None
     row = block_iters
-    for it in range(first, iters):
-        if on_iteration is not None:
-            on_iteration(it)
-        if it == decay_at:
-            set_learning_rate(opt_g, cfg.lr_generator * cfg.lr_decay_factor)
-            set_learning_rate(opt_d, cfg.lr_discriminator * cfg.lr_decay_factor)
-        if row == block_iters:
+    with closed_form_double_backward(fast_paths):  # off: PyTorch's own batch-norm double backward
+        for it in range(first, iters):
+            if on_iteration is not None:
+                on_iteration(it)
+            if it == decay_at:
+                set_learning_rate(opt_g, cfg.lr_generator * cfg.lr_decay_factor)
+                set_learning_rate(opt_d, cfg.lr_discriminator * cfg.lr_decay_factor)
+            if row == block_iters:
+                now = time.perf_counter()
+                if (on_checkpoint is not None and checkpoint_every is not None and it > first
+                        and now - last_checkpoint >= checkpoint_every):
+                    on_checkpoint(ScaleProgress(
+                        it, {k: v.detach().cpu() for k, v in generator.state_dict().items()},
+                        {k: v.detach().cpu() for k, v in critic.state_dict().items()},
+                        _optimizer_state(opt_g), _optimizer_state(opt_d), noise_gen.get_state(),
+                        rows_before + _log_rows(targets.scale, logged), seconds_before + now - began))
+                    last_checkpoint = time.perf_counter()
+                block = _draw_block(targets, random_inputs, block_iters, cfg.d_steps, noise_gen, device,
+                                    rec_noise=redraw_rec_noise)
+                block, row = tuple(t.contiguous(memory_format=memory_format) if t.dim() == 4 else t for t in block), 0
+            noise, prevs, mixes = block[:3]
+            d = cfg.d_steps
+            inputs = (noise[row:row + 1], prevs[row * d:(row + 1) * d], mixes[row * d:(row + 1) * d])
+            if redraw_rec_noise:
+                inputs += (block[3][row:row + 1],)
+                result.last_rec_noise = inputs[-1]
+            stats = run_step(*inputs)
+            row += 1
+            if sync_cuda:
+                torch.cuda.synchronize(device)
             now = time.perf_counter()
-            if (on_checkpoint is not None and checkpoint_every is not None and it > first
-                    and now - last_checkpoint >= checkpoint_every):
-                on_checkpoint(ScaleProgress(
-                    it, {k: v.detach().cpu() for k, v in generator.state_dict().items()},
-                    {k: v.detach().cpu() for k, v in critic.state_dict().items()},
-                    _optimizer_state(opt_g), _optimizer_state(opt_d), noise_gen.get_state(),
-                    rows_before + _log_rows(targets.scale, logged), seconds_before + now - began))
-                last_checkpoint = time.perf_counter()
-            block = _draw_block(targets, random_inputs, block_iters, cfg.d_steps, noise_gen, device,
-                                rec_noise=redraw_rec_noise)
-            block, row = tuple(t.contiguous(memory_format=memory_format) if t.dim() == 4 else t for t in block), 0
-        noise, prevs, mixes = block[:3]
-        d = cfg.d_steps
-        inputs = (noise[row:row + 1], prevs[row * d:(row + 1) * d], mixes[row * d:(row + 1) * d])
-        if redraw_rec_noise:
-            inputs += (block[3][row:row + 1],)
-            result.last_rec_noise = inputs[-1]
-        stats = run_step(*inputs)
-        row += 1
-        if sync_cuda:
-            torch.cuda.synchronize(device)
-        now = time.perf_counter()
-        stamps.append(now)
-        bar.update(1)
-        if (it + 1) % log_every == 0 or it + 1 == iters:
-            lr = cfg.lr_generator * (cfg.lr_decay_factor if it >= decay_at else 1.0)
-            logged.append((it + 1, stats.clone(), lr, round(seconds_before + now - began, 3)))
-            if progress and now - last_postfix >= 1.0:  # one device sync a second at most
-                values = dict(zip(STAT_NAMES, logged[-1][1].tolist()))
-                bar.set_postfix(D=f"{values['d_loss']:.3f}", G=f"{values['g_adv']:.3f}",
-                                rec=f"{values['rec_loss']:.4f}")
-                last_postfix = now
+            stamps.append(now)
+            bar.update(1)
+            if (it + 1) % log_every == 0 or it + 1 == iters:
+                lr = cfg.lr_generator * (cfg.lr_decay_factor if it >= decay_at else 1.0)
+                logged.append((it + 1, stats.clone(), lr, round(seconds_before + now - began, 3)))
+                if progress and now - last_postfix >= 1.0:  # one device sync a second at most
+                    values = dict(zip(STAT_NAMES, logged[-1][1].tolist()))
+                    bar.set_postfix(D=f"{values['d_loss']:.3f}", G=f"{values['g_adv']:.3f}",
+                                    rec=f"{values['rec_loss']:.4f}")
+                    last_postfix = now
     bar.close()
     if isinstance(run_step, GraphedStep):
         run_step.release()

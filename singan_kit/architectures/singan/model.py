@@ -24,7 +24,7 @@ from ganbase.nn.blocks import ConvBlock, init_dcgan_weights
 from singan_kit.architectures.base import CanvasPlan, CanvasStage, sample_streams
 from singan_kit.architectures.singan.config import SinGANConfig, filters_at_scale
 from singan_kit.imresize import imresize, weight_rows
-from singan_kit.pyramid import Pyramid, upsample_to
+from singan_kit.pyramid import Pyramid, Upsampling
 
 # noise_fn(scale, batch, (height, width)) -> noise [batch, 3, height, width] on the model's device
 NoiseFn = Callable[[int, int, tuple[int, int]], Tensor]
@@ -69,12 +69,13 @@ def to_device(tensor: Tensor, device: torch.device | str) -> Tensor:
     return tensor.pin_memory().to(device, non_blocking=True)
 
 
-def run_scales(generators: Sequence[nn.Module], noise_amps: Sequence[float], scale_factor: float,
+def run_scales(generators: Sequence[nn.Module], noise_amps: Sequence[float], upsampling: Upsampling,
                prev: Tensor, start: int, sizes: Sequence[tuple[int, int]], noise_fn: NoiseFn,
                stop: int | None = None) -> Tensor:
     """Run generators ``start .. stop-1`` on ``prev`` (the input image of scale ``start``).
 
-    ``sizes[n]`` is the output size of scale n; ``prev`` must have size ``sizes[start]``. Returns
+    ``sizes[n]`` is the output size of scale n; ``prev`` must have size ``sizes[start]``;
+    ``upsampling`` brings each output to the next scale. Returns
     the output of scale ``stop - 1`` ``[N, 3, h, w]``. Shared by sampling, training's random
     path and every application that injects an image at a scale.
     """
@@ -82,7 +83,7 @@ def run_scales(generators: Sequence[nn.Module], noise_amps: Sequence[float], sca
     image = prev
     for n in range(start, stop):
         if n > start:
-            image = upsample_to(image, sizes[n], scale_factor)
+            image = upsampling(image, sizes[n])
         noise = noise_fn(n, image.shape[0], tuple(sizes[n]))
         image = generators[n](noise_amps[n] * noise + image, image)
     return image
@@ -116,6 +117,11 @@ class GeneratorPyramid(nn.Module):
     def device(self) -> torch.device:
         return self.z_opt.device
 
+    @property
+    def upsampling(self) -> Upsampling:
+        """How an output becomes the next scale's input (the pyramid's factor, the config's precision)."""
+        return Upsampling(self.pyramid.scale_factor, self.config.upsample_precision)
+
     def _apply(self, fn, *args, **kwargs):
         self.forget_reconstructions()  # cached on the old device
         return super()._apply(fn, *args, **kwargs)
@@ -138,7 +144,7 @@ class GeneratorPyramid(nn.Module):
             if n == 0:
                 image = self.generators[0](self.noise_amps[0] * self.z_opt, torch.zeros_like(self.z_opt))
             else:
-                prev = upsample_to(outputs[n - 1], sizes[n], self.pyramid.scale_factor)
+                prev = self.upsampling(outputs[n - 1], sizes[n])
                 image = self.generators[n](prev, prev)  # z_opt is zero above the coarsest scale
             outputs.append(image)
         return outputs
@@ -147,8 +153,7 @@ class GeneratorPyramid(nn.Module):
         """The image the reconstruction path feeds into ``scale`` (zero at scale 0)."""
         if scale == 0:
             return torch.zeros_like(self.z_opt)
-        return upsample_to(self.reconstructions()[scale - 1], self.pyramid.sizes[scale],
-                           self.pyramid.scale_factor)
+        return self.upsampling(self.reconstructions()[scale - 1], self.pyramid.sizes[scale])
 
     def sizes_for(self, scale_h: float = 1.0, scale_w: float = 1.0) -> list[tuple[int, int]]:
         """Per-scale output sizes when the result is ``scale_h`` x taller, ``scale_w`` x wider."""
@@ -171,9 +176,8 @@ class GeneratorPyramid(nn.Module):
                                                 lambda n, b, s, first=first: noises[n][first:first + b])
                               for first in range(0, count, batch_size)])
         empty = torch.zeros((count, 3, *sizes[0]), device=self.device)
-        coarse = run_scales(self.generators, self.noise_amps, self.pyramid.scale_factor, empty, 0, sizes,
-                            noise_fn, stop=scale)
-        return upsample_to(coarse, sizes[scale], self.pyramid.scale_factor)
+        coarse = run_scales(self.generators, self.noise_amps, self.upsampling, empty, 0, sizes, noise_fn, stop=scale)
+        return self.upsampling(coarse, sizes[scale])
 
     @torch.no_grad()
     def inject(self, image: Tensor, start: int, noise_fn: NoiseFn,
@@ -181,8 +185,7 @@ class GeneratorPyramid(nn.Module):
         """Run the generators from scale ``start`` to the finest (or to ``stop - 1``) on ``image``,
         the input of scale ``start``. Sampling and every application go through here."""
         sizes = list(sizes or self.pyramid.sizes)
-        return run_scales(self.generators, self.noise_amps, self.pyramid.scale_factor, image, start,
-                          sizes, noise_fn, stop=stop)
+        return run_scales(self.generators, self.noise_amps, self.upsampling, image, start, sizes, noise_fn, stop=stop)
 
 
 def batched_noise(streams: Sequence[torch.Generator], device: torch.device) -> NoiseFn:
@@ -230,8 +233,10 @@ def local_scale(generator: ScaleGenerator, noise_amp: float, noise: Tensor, imag
 def canvas_plan(model: GeneratorPyramid, sizes: Sequence[tuple[int, int]], start_scale: int) -> CanvasPlan:
     """SinGAN's scales from ``start_scale`` on as local operators (tiled sampling): each generator
     sees its input within its padding (5 px for 5 layers of 3x3); the upsampling between scales is
-    the bicubic resize of :func:`upsample_to`, taken a band of rows at a time."""
-    upscale = 1.0 / model.pyramid.scale_factor
+    the bicubic resize of :attr:`GeneratorPyramid.upsampling`, taken a band of rows at a time, with
+    its pointwise maps before and after."""
+    upsampling = model.upsampling
+    upscale = 1.0 / upsampling.scale_factor
     stages = []
     for n in range(start_scale, model.num_trained):
         generator = model.generators[n]
@@ -239,12 +244,13 @@ def canvas_plan(model: GeneratorPyramid, sizes: Sequence[tuple[int, int]], start
             size=tuple(sizes[n]), noise_channels=1 if n == 0 else 3, halo=generator.padding,
             filters=max(m.out_channels for m in generator.modules() if isinstance(m, nn.Conv2d)),
             apply=partial(local_scale, generator, model.noise_amps[n]),
-            upsample=None if n == start_scale else partial(upsample_rows, upscale)))
+            upsample=None if n == start_scale else partial(upsample_rows, upscale),
+            before_upsample=upsampling.before_resize, after_upsample=upsampling.after_resize))
     return CanvasPlan(start_image(model, sizes, start_scale), tuple(stages))
 
 
 def upsample_rows(scale: float, in_len: int, out_len: int, first: int, stop: int) -> np.ndarray:
-    # upsample_to resizes by 1/factor and keeps the first out_len rows: rows depend on their index only
+    # Upsampling resizes by 1/factor and keeps the first out_len rows: rows depend on their index only
     return weight_rows(in_len, scale, True, first, stop)
 
 

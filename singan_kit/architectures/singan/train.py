@@ -25,10 +25,15 @@ of run folders written before the field existed:
   not check; here the parameters' version counters are set back after each step); ``"fresh"`` (the
   default) recomputes the fake for steps 2 and 3. Side by side with the official code (birds and
   zebra, seed 1): SWD 66.3 / 123.2 stale, 94.7 / 139.6 fresh, 64.4 / 109.6 official.
+- ``upsample_precision``: ``"uint8"`` takes the official code's 8-bit round trip in every upsampling
+  between scales (its ``imresize`` truncates the image to ``uint8`` before the bicubic resize and
+  clamps after it), so the reconstruction inputs, the noise amplitudes computed from them and the
+  random inputs carry its quantization; ``"float"`` (the default) resizes the float image. Both resize
+  by ``1 / scale_factor`` and crop to the next scale's size, as the official code does.
 
 Deliberate differences from the official code that are not options:
-- Upsampling between scales resizes to each scale's exact size; the official code resizes by
-  ``1 / scale_factor`` and crops.
+- The pyramid's real images are resized in float (the official code also truncates them to 8 bits
+  before each resize: a shift of under 1/255 that every scale's generator sees in its target).
 - The reconstruction input of a scale is computed once per scale, not once per step; critic
   parameters are frozen during generator steps, so no unused gradients are computed.
 - Every scale reseeds from ``(seed, scale)``, so resuming from a finished scale gives the same model
@@ -71,6 +76,8 @@ class SinGANTrainer(LevelTrainer):
         below 128 filters (measured 0.63-0.86x per iteration at 32-64 filters, with
         ganbase.nn.batchnorm's double backward), while at 128 filters it gained under 2% for ~150 MB
         more peak memory, so the widest scales stay NCHW there."""
+        if not self.fast_paths:
+            return False
         if self.channels_last is not None:
             return self.channels_last
         return self.device.type == "cuda" or filters < CPU_CHANNELS_LAST_BELOW_FILTERS
@@ -84,7 +91,9 @@ class SinGANTrainer(LevelTrainer):
         fast preset's finest scale), on the same random numbers.
         """
         batch_size = None  # GPUs: one batch
-        if self.device.type == "cpu" and scale > 0:  # the CPU: small batches (see model.cpu_batch_size)
+        if not self.fast_paths:  # the reference: one random input at a time
+            batch_size = 1
+        elif self.device.type == "cpu" and scale > 0:  # the CPU: small batches (see model.cpu_batch_size)
             cfg = self.config
             widest = filters_at_scale(scale - 1, cfg.num_filters, cfg.max_filters, cfg.filters_double_every)
             batch_size = cpu_batch_size(widest, tuple(self.pyramid.sizes[scale - 1]), count)
@@ -129,7 +138,7 @@ class SinGANTrainer(LevelTrainer):
                             desc=f"scale {scale}/{self.pyramid.num_scales - 1}", log_every=self.log_every,
                             on_iteration=self.thread_replanner(scale, filters), sync_cuda=self.sync_timing, cuda_graphs=self.cuda_graphs,
                             channels_last=channels_last, start=load_progress(self.run_dir, scale, self.device),
-                            checkpoint_every=self.checkpoint_seconds,
+                            checkpoint_every=self.checkpoint_seconds, fast_paths=self.fast_paths,
                             on_checkpoint=lambda state: save_progress(self.run_dir, scale, state))
         finally:  # the model stays usable (and saveable as contiguous tensors) after an interrupt
             for frozen in self.model.generators:
