@@ -8,7 +8,8 @@ achieved GFLOP/s and the efficiency: achieved / the machine's float32 matrix-mul
 measured in the same run with the same thread count (TF32 on CUDA exactly when cuDNN uses it; on
 the CPU the faster of torch.mm's BLAS and oneDNN's GEMM, ganbase.runtime.flops.matmul_rates).
 Then total training time, peak memory (CPU: peak RSS; CUDA: peak allocated), and samples per
-second for 50 samples at 1x and at 1.5x2. On CUDA, ``--no-cuda-graphs`` runs the eager path.
+second for 50 samples at 1x and at 1.5x2. On CUDA, ``--no-cuda-graphs`` runs the eager path;
+``--reference-numerics`` trains without the speed paths (the same math).
 """
 
 from __future__ import annotations
@@ -73,6 +74,9 @@ def main() -> None:
     parser.add_argument("--no-cuda-graphs", action="store_true", help="CUDA: run iterations eagerly")
     parser.add_argument("--no-channels-last", action="store_true",
                         help="NCHW activations (default: channels-last on CUDA, and on the CPU below 128 filters)")
+    parser.add_argument("--reference-numerics", action="store_true",
+                        help="train without the CPU speed paths (eager NCHW, plain Adam, PyTorch's batch norm, "
+                             "unbatched random inputs): the same math, to measure what they buy")
     args = parser.parse_args()
 
     device = resolve_device(args.device)
@@ -105,7 +109,8 @@ def main() -> None:
     start = time.perf_counter()
     SinGANTrainer(run_dir, device, progress=False, on_scale_end=record, threads=args.threads,
                   sync_timing=True, cuda_graphs=not args.no_cuda_graphs,
-                  channels_last=False if args.no_channels_last else None).train()
+                  channels_last=False if args.no_channels_last else None,
+                  fast_paths=not args.reference_numerics).train()
     train_seconds = time.perf_counter() - start
     for row in scales:  # counted after training so that counting is not timed
         flops = iteration_flops(config, row["scale"], (row["height"], row["width"]))
@@ -123,6 +128,7 @@ def main() -> None:
         "image": args.image, "preset": args.preset, "config": config.to_dict(), "device": str(device),
         "torch": torch.__version__, "machine": platform.processor() or platform.machine(),
         "cuda_graphs": device.type == "cuda" and not args.no_cuda_graphs, "matmul_gflops": round(matmul, 1),
+        "fast_paths": not args.reference_numerics,
         "matmul_gflops_by_library": {name: round(rate, 1) for name, rate in rates.items()},
         "threads_available": torch.get_num_threads(), "scales": scales,
         "train_seconds": round(train_seconds, 1),

@@ -166,7 +166,8 @@ OFFICIAL_LOOP_OPTIONS = [
                       "critic step's graph (stale, the official code) [paper: stale, others: fresh]."),
     click.option("--upsample-precision", type=click.Choice(UPSAMPLE_PRECISIONS), default=None,
                  help="SinGAN: upsample between scales in float, or through 8 bits as the official code does "
-                      "(uint8: truncated before the resize, clamped after it; in training and at inference) [float]."),
+                      "(uint8: truncated before the resize, clamped after it; in training and at inference) "
+                      "[paper: uint8, others: float]."),
 ]
 
 

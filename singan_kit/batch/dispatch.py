@@ -57,11 +57,14 @@ def _check_kind(kind: str) -> None:
 
 
 def is_folder_of(path: str | Path | None, kind: str) -> bool:
-    """Whether ``path`` is a folder of runs (``kind="run"``) or of images (``kind="image"``)."""
+    """Whether ``path`` is a folder of runs (``kind="run"``) or of images (``kind="image"``). A run
+    folder given where images are expected is an error (its real.png and previews are not photos)."""
     _check_kind(kind)
     if path is None:
         return False
     path = Path(path)
+    if kind == "image" and path.is_dir() and is_run_folder(path):
+        raise UserError(f"{path} is a run folder, not an image or a folder of images")
     return path.is_dir() and (kind == "image" or not is_run_folder(path))
 
 

@@ -370,6 +370,8 @@ CASES += [
                                                "{root}/g.png"), "--seed"),
     Case("zoo sample --seed -1", "ganzoo", ("sample", "{zoo_run}", "--seed", "-1", "--grid", "{root}/g.png"),
          "--seed"),
+    Case("sr on a run folder", "singan", ("sr", "{singan_run}", "--out", "{root}/sr.png"), "is a run folder"),
+    Case("train on a run folder", "singan", ("train", "{singan_run}", "--out", "{root}/t", *TINY), "is a run folder"),
 ]
 
 

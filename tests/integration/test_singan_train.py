@@ -32,9 +32,11 @@ def test_paper_defaults():
     assert lr_decay_iter(cfg.iters, cfg.lr_decay_at) == 1600
     assert [filters_at_scale(n) for n in range(10)] == [32] * 4 + [64] * 4 + [128] * 2
     # the official loop's z_opt redraw and milestone (issue 20); other presets keep the paper's text
-    assert (cfg.rec_noise, cfg.lr_milestone, cfg.generator_graph) == ("per_iteration", "official", "stale")
-    assert [(make_config(p).rec_noise, make_config(p).lr_milestone, make_config(p).generator_graph)
-            for p in ("fast", "quick", "tiny")] == [("fixed", "fraction", "fresh")] * 3
+    assert (cfg.rec_noise, cfg.lr_milestone, cfg.generator_graph, cfg.upsample_precision) == (
+        "per_iteration", "official", "stale", "uint8")
+    assert [(make_config(p).rec_noise, make_config(p).lr_milestone, make_config(p).generator_graph,
+             make_config(p).upsample_precision) for p in ("fast", "quick", "tiny")] == [
+        ("fixed", "fraction", "fresh", "float")] * 3
 
 
 def test_iteration_schedule_and_presets():

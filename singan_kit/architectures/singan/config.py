@@ -5,9 +5,9 @@ scale, Adam(5e-4, betas 0.5/0.999) with x0.1 decay at 80 %, 3 critic and 3 gener
 reconstruction weight 10, gradient-penalty weight 0.1, 32 filters doubling every 4 scales up to
 128, 5 layers of 3x3 convolutions, noise amplitude 0.1 x reconstruction RMSE, pyramid factor 0.75
 adjusted to fit, min side 25 px, max side 250 px. The ``paper`` preset also takes the official
-code's reconstruction-noise redraw, learning-rate milestone and generator-step graph
-(``rec_noise``, ``lr_milestone``, ``generator_graph``; see :mod:`singan_kit.architectures.singan.train`);
-``upsample_precision`` offers its 8-bit upsampling between scales.
+code's reconstruction-noise redraw, learning-rate milestone, generator-step graph and 8-bit
+upsampling between scales (``rec_noise``, ``lr_milestone``, ``generator_graph``,
+``upsample_precision``; see :mod:`singan_kit.architectures.singan.train`).
 """
 
 from __future__ import annotations
@@ -132,9 +132,11 @@ def noise_amplitude(rmse: float, factor: float = 0.1) -> float:
 
 
 PRESETS: dict[str, dict] = {
-    # Paper and official-code defaults, with the official loop's z_opt redraw, fixed milestone and
-    # stale generator graph (issue 20: the dataclass defaults keep older run folders' behaviour).
-    "paper": {"rec_noise": "per_iteration", "lr_milestone": "official", "generator_graph": "stale"},
+    # Paper and official-code defaults, with the official loop's z_opt redraw, fixed milestone, stale
+    # generator graph and 8-bit upsampling (issue 20: the dataclass defaults keep older run folders'
+    # behaviour).
+    "paper": {"rec_noise": "per_iteration", "lr_milestone": "official", "generator_graph": "stale",
+              "upsample_precision": "uint8"},
     # For CPU users: same pyramid, 32 filters at every scale, the coarse scales nearly fully trained
     # and fewer iterations towards the finest (about 8x less CPU time than paper; time and quality
     # measured in the README, section "singan train").

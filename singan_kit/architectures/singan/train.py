@@ -25,11 +25,12 @@ of run folders written before the field existed:
   not check; here the parameters' version counters are set back after each step); ``"fresh"`` (the
   default) recomputes the fake for steps 2 and 3. Side by side with the official code (birds and
   zebra, seed 1): SWD 66.3 / 123.2 stale, 94.7 / 139.6 fresh, 64.4 / 109.6 official.
-- ``upsample_precision``: ``"uint8"`` takes the official code's 8-bit round trip in every upsampling
-  between scales (its ``imresize`` truncates the image to ``uint8`` before the bicubic resize and
-  clamps after it), so the reconstruction inputs, the noise amplitudes computed from them and the
-  random inputs carry its quantization; ``"float"`` (the default) resizes the float image. Both resize
-  by ``1 / scale_factor`` and crop to the next scale's size, as the official code does.
+- ``upsample_precision``: ``"uint8"`` (``paper``) takes the official code's 8-bit round trip in every
+  upsampling between scales (its ``imresize`` truncates the image to ``uint8`` before the bicubic
+  resize and clamps after it), so the reconstruction inputs, the noise amplitudes computed from them
+  and the random inputs carry its quantization; ``"float"`` (the default) resizes the float image.
+  Both resize by ``1 / scale_factor`` and crop to the next scale's size, as the official code does.
+  Side by side on 4 images x 2 seeds (README): mean SWD 78.9 with it, 85.8 without, 74.0 official.
 
 Deliberate differences from the official code that are not options:
 - The pyramid's real images are resized in float (the official code also truncates them to 8 bits
