@@ -20,11 +20,12 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from ganbase.errors import UserError
-from singan_kit.imresize import ceil_size, imresize
+from singan_kit.imresize import ceil_size, imresize, weight_rows
 
 MAX_SCALES = 64  # the paper's rule gives 8-12; 64 allows --scale-factor up to ~0.96 at 250/25 px
 UPSAMPLE_PRECISIONS = ("float", "uint8")
@@ -135,7 +136,8 @@ class Upsampling:
     cropped to the next size, in float or through the official code's 8 bits (see the module doc).
 
     The 8-bit round trip is two pointwise maps around the (linear) resize, :meth:`before_resize`
-    and :meth:`after_resize`, so a tiled sampler can apply them tile by tile.
+    and :meth:`after_resize`, so a tiled sampler can apply them tile by tile around the resize's
+    matrix rows (:meth:`rows`).
     """
 
     scale_factor: float
@@ -154,10 +156,19 @@ class Upsampling:
         code's conversion back to a tensor does)."""
         return image if self.precision == "float" else image.clamp(-1.0, 1.0)
 
+    def resize(self, image: Tensor, scale: float, size: tuple[int, int]) -> Tensor:
+        """``image`` resized by ``scale`` and cropped to ``size``, at this precision (the official
+        code's ``imresize`` goes through 8 bits whatever the direction)."""
+        return self.after_resize(imresize(self.before_resize(image), scale=scale, size=tuple(size)))
+
     def __call__(self, image: Tensor, size: tuple[int, int]) -> Tensor:
         """``image [N, C, h, w]`` upsampled to ``size`` ``[N, C, *size]``."""
-        resized = imresize(self.before_resize(image), scale=1.0 / self.scale_factor, size=tuple(size))
-        return self.after_resize(resized)
+        return self.resize(image, 1.0 / self.scale_factor, size)
+
+    def rows(self, in_len: int, out_len: int, first: int, stop: int) -> np.ndarray:
+        """Rows ``first .. stop-1`` of one axis's upsampling matrix ``[stop - first, in_len]``: the
+        resize by 1/factor keeps the first ``out_len`` rows, so a row depends on its index only."""
+        return weight_rows(in_len, 1.0 / self.scale_factor, True, first, stop)
 
 
 __all__ = ["Pyramid", "UPSAMPLE_PRECISIONS", "Upsampling", "compute_pyramid", "build_pyramid"]

@@ -37,31 +37,35 @@ _STATS_FROZEN = ContextVar("batch_norm_running_stats_frozen", default=False)
 _CLOSED_FORM = ContextVar("batch_norm_closed_form_double_backward", default=True)
 
 
-class closed_form_double_backward:  # noqa: N801 (used like a function)
+class _context_flag:  # noqa: N801 (its subclasses are used like functions in ``with``)
+    """Sets a context variable for the ``with`` block; reusable and re-entrant (a stack of tokens)."""
+
+    def __init__(self, variable: ContextVar, value: bool) -> None:
+        self._variable, self._value, self._tokens = variable, value, []
+
+    def __enter__(self) -> None:
+        self._tokens.append(self._variable.set(self._value))
+
+    def __exit__(self, *exc) -> None:
+        self._variable.reset(self._tokens.pop())
+
+
+class closed_form_double_backward(_context_flag):  # noqa: N801
     """``with closed_form_double_backward(False):`` makes :class:`BatchNorm2d` take PyTorch's own
     double backward (the reference the closed form is checked against); ``True`` is the default."""
 
     def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-
-    def __enter__(self) -> None:
-        self._tokens = getattr(self, "_tokens", []) + [_CLOSED_FORM.set(self.enabled)]
-
-    def __exit__(self, *exc) -> None:
-        _CLOSED_FORM.reset(self._tokens.pop())
+        super().__init__(_CLOSED_FORM, enabled)
 
 
-class running_stats_frozen:  # noqa: N801 (used like a function: ``with running_stats_frozen():``)
+class running_stats_frozen(_context_flag):  # noqa: N801 (used like a function: ``with running_stats_frozen():``)
     """Training-mode batch norm inside the block normalises with batch statistics as usual but
     leaves running statistics and ``num_batches_tracked`` alone: a forward pass recomputed for
     activation checkpointing must not count the batch twice. Reusable (checkpointing may
     recompute a block more than once, e.g. for a gradient penalty and then for the loss)."""
 
-    def __enter__(self) -> None:
-        self._tokens = getattr(self, "_tokens", []) + [_STATS_FROZEN.set(True)]
-
-    def __exit__(self, *exc) -> None:
-        _STATS_FROZEN.reset(self._tokens.pop())
+    def __init__(self) -> None:
+        super().__init__(_STATS_FROZEN, True)
 
 
 def _channel_means(x: Tensor, g: Tensor, v: Tensor | None) -> tuple[Tensor, ...]:

@@ -14,7 +14,6 @@ from torch import Tensor
 
 from ganbase.errors import UserError
 from singan_kit.architectures.singan.model import GeneratorPyramid, seeded_noise
-from singan_kit.imresize import imresize
 
 
 def resolve_inject_scale(model: GeneratorPyramid, scale: int) -> int:
@@ -31,10 +30,10 @@ def resolve_inject_scale(model: GeneratorPyramid, scale: int) -> int:
 
 def injection_input(model: GeneratorPyramid, image: Tensor, scale: int) -> Tensor:
     """The input ``[B, 3, h_n, w_n]`` of ``scale`` made from ``image`` at the finest scale's size."""
-    sizes, factor = model.pyramid.sizes, model.pyramid.scale_factor
+    sizes, upsampling = model.pyramid.sizes, model.upsampling
     steps_down = model.pyramid.num_scales - scale  # finest -> scale - 1
-    coarser = imresize(model.upsampling.before_resize(image), scale=factor ** steps_down, size=tuple(sizes[scale - 1]))
-    return model.upsampling(model.upsampling.after_resize(coarser), tuple(sizes[scale]))
+    coarser = upsampling.resize(image, upsampling.scale_factor ** steps_down, sizes[scale - 1])
+    return upsampling(coarser, sizes[scale])
 
 
 def inject_image(model: GeneratorPyramid, image: Tensor, scale: int, seed: int = 0,

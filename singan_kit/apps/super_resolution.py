@@ -32,7 +32,6 @@ from singan_kit.architectures.singan.model import (
     local_scale,
     run_scales,
     seeded_noise,
-    upsample_rows,
 )
 from singan_kit.pyramid import Upsampling
 from singan_kit.sample import UNTILED_BYTES, WORKING_MEMORY
@@ -98,7 +97,7 @@ def sr_plan(model: GeneratorPyramid, start: Tensor, sizes: list[tuple[int, int]]
     return CanvasPlan(start, tuple(
         CanvasStage(size=tuple(size), noise_channels=3, halo=generator.padding, filters=filters,
                     apply=partial(local_scale, generator, model.noise_amps[-1]),
-                    upsample=None if step == 0 else partial(upsample_rows, 1.0 / upsampling.scale_factor),
+                    upsample=None if step == 0 else upsampling.rows,
                     before_upsample=upsampling.before_resize, after_upsample=upsampling.after_resize)
         for step, size in enumerate(sizes)))
 

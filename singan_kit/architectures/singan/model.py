@@ -13,7 +13,6 @@ from __future__ import annotations
 from functools import partial
 from typing import Callable, Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -23,7 +22,7 @@ from ganbase.io.checkpoint import check_state_dict
 from ganbase.nn.blocks import ConvBlock, init_dcgan_weights
 from singan_kit.architectures.base import CanvasPlan, CanvasStage, sample_streams
 from singan_kit.architectures.singan.config import SinGANConfig, filters_at_scale
-from singan_kit.imresize import imresize, weight_rows
+from singan_kit.imresize import imresize
 from singan_kit.pyramid import Pyramid, Upsampling
 
 # noise_fn(scale, batch, (height, width)) -> noise [batch, 3, height, width] on the model's device
@@ -236,7 +235,6 @@ def canvas_plan(model: GeneratorPyramid, sizes: Sequence[tuple[int, int]], start
     the bicubic resize of :attr:`GeneratorPyramid.upsampling`, taken a band of rows at a time, with
     its pointwise maps before and after."""
     upsampling = model.upsampling
-    upscale = 1.0 / upsampling.scale_factor
     stages = []
     for n in range(start_scale, model.num_trained):
         generator = model.generators[n]
@@ -244,14 +242,9 @@ def canvas_plan(model: GeneratorPyramid, sizes: Sequence[tuple[int, int]], start
             size=tuple(sizes[n]), noise_channels=1 if n == 0 else 3, halo=generator.padding,
             filters=max(m.out_channels for m in generator.modules() if isinstance(m, nn.Conv2d)),
             apply=partial(local_scale, generator, model.noise_amps[n]),
-            upsample=None if n == start_scale else partial(upsample_rows, upscale),
+            upsample=None if n == start_scale else upsampling.rows,
             before_upsample=upsampling.before_resize, after_upsample=upsampling.after_resize))
     return CanvasPlan(start_image(model, sizes, start_scale), tuple(stages))
-
-
-def upsample_rows(scale: float, in_len: int, out_len: int, first: int, stop: int) -> np.ndarray:
-    # Upsampling resizes by 1/factor and keeps the first out_len rows: rows depend on their index only
-    return weight_rows(in_len, scale, True, first, stop)
 
 
 def scale_sample(model: GeneratorPyramid, scale: int, seed: int) -> Tensor:
