@@ -74,6 +74,20 @@ def noise_amps_of(noise: float, levels: int) -> list[float]:
     return [noise] + [0.0] * (levels - 1)
 
 
+def stored_pyramid_parts() -> dict:
+    """The :class:`~singan_kit.architectures.base.Architecture` fields every training-free method
+    shares: its pyramid rule, a run that is its pyramid, the trainer that only stores it, no filters."""
+    return {
+        "compute_pyramid": lambda config, height, width: level_pyramid(
+            height, width, config.max_size, config.pyramid_ratio, config.num_levels, config.min_size),
+        "build_pyramid": build_levels,
+        "build_model": build_model,
+        "trainer": "singan_kit.architectures.training_free:StoredPyramidTrainer",
+        "scale_filters": lambda config, scale: 0,
+        "level_name": "level",
+    }
+
+
 def check_pyramid_settings(config) -> list[tuple[bool, str]]:
     """The checks both architectures share on ``max_size``, ``min_size``, ``pyramid_ratio``, ``num_levels``."""
     return [
@@ -87,4 +101,5 @@ def check_pyramid_settings(config) -> list[tuple[bool, str]]:
     ]
 
 
-__all__ = ["PatchPyramid", "build_levels", "build_model", "check_pyramid_settings", "level_pyramid", "noise_amps_of"]
+__all__ = ["PatchPyramid", "build_levels", "build_model", "check_pyramid_settings", "level_pyramid", "noise_amps_of",
+           "stored_pyramid_parts"]

@@ -7,7 +7,7 @@ architecture registered in :mod:`singan_kit.architectures`; its "training" only 
 from singan_kit.architectures.base import Architecture
 from singan_kit.architectures.gpdm.config import ARCHITECTURE, GPDMConfig
 from singan_kit.architectures.gpdm.model import sample_batch, scale_reconstruction, scale_sample
-from singan_kit.architectures.patch_model import build_levels, build_model, level_pyramid
+from singan_kit.architectures.patch_model import stored_pyramid_parts
 
 GPDM = Architecture(
     name=ARCHITECTURE,
@@ -15,16 +15,10 @@ GPDM = Architecture(
     paper="Elnekave & Weiss, ECCV 2022",
     config_class=GPDMConfig,
     presets={"gpdm": {}},
-    compute_pyramid=lambda config, height, width: level_pyramid(
-        height, width, config.max_size, config.pyramid_ratio, config.num_levels, config.min_size),
-    build_pyramid=build_levels,
-    build_model=build_model,
     sample_batch=sample_batch,
-    trainer="singan_kit.architectures.training_free:StoredPyramidTrainer",
+    **stored_pyramid_parts(),
     scale_sample=scale_sample,
     scale_reconstruction=scale_reconstruction,
-    scale_filters=lambda config, scale: 0,
-    level_name="level",
 )
 
 __all__ = ["GPDM"]
