@@ -1,4 +1,5 @@
-"""Benchmark SinGAN sample quality (Shaham et al. 2019): train on a few images, evaluate, one table.
+"""Benchmark the sample quality of single-image generators (SinGAN, Shaham et al. 2019, and every
+registered architecture: ConSinGAN, GPNN, GPDM): train on a few images, evaluate, one table.
 
     python bench/singan_quality.py                                  # quick default, < 10 min on 2 cores
     python bench/singan_quality.py --images a.png b.png --preset fast --out runs/q
@@ -6,6 +7,7 @@
     python bench/singan_quality.py --eval-only runs/q/balloons runs/q/birds --baselines --draws 8
     python bench/singan_quality.py --preset fast --train-seeds 0 1 2 --draws 8 --out runs/q
     python bench/singan_quality.py --full --device cuda --train-seeds 0 1 --jobs 6 --out runs/q
+    python bench/singan_quality.py --preset paper consingan gpnn gpdm --iters-factor 0.1 --out runs/q
 
 Trains a run per image, then draws ``--num`` samples of each (seed ``--seed``) and reports, per
 image: scales, training seconds, patch SWD x1e3 and its standard error over draws of samples
@@ -18,6 +20,13 @@ clear: the training image itself repeated N times (SWD and NN distances at their
 diversity 0, memorization 1) and N random tile shuffles of it (each sample: a random circular
 shift, then the image cut into a 4x4 grid of tiles whose order is shuffled; local patches are
 real, the layout is not).
+
+``--preset`` takes several presets (any architecture's: ``fast``, ``consingan``, ``gpnn``, ``gpdm``
+...): each image is then trained or stored once per preset in ``<out>/<preset>/<image>``, every row
+names its preset, and a last table gives each preset's means over the images (with training
+seconds and evaluation seconds per sample, which for the training-free presets is their sampling
+cost). ``--iters-factor`` and ``--iters`` apply to every preset that trains; the training-free
+ones keep their synthesis steps.
 
 Default images: balloons, birds and starry_night from ``../shared/data/singan/Images/`` when
 present, else ``samples/hubble.png``. Default schedule: the ``quick`` preset with its
@@ -57,6 +66,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ganbase.errors import UserError  # noqa: E402
 from ganbase.runtime.device import resolve_device  # noqa: E402
 from ganbase.runtime.threads import usable_cores  # noqa: E402
+from singan_kit import architectures  # noqa: E402
 from singan_kit.architectures import make_config, preset_names  # noqa: E402
 from singan_kit.evaluate import METRIC_KEYS, evaluate_images, evaluate_run  # noqa: E402
 from singan_kit.run_folder import ALL_ARCHITECTURES, load_model, read_meta  # noqa: E402
@@ -74,8 +84,11 @@ def default_images() -> list[Path]:
 
 
 def scaled_config(preset: str, factor: float, iters: int | None, max_size: int | None, seed: int):
-    """The preset with iterations multiplied by ``factor`` (or ``iters`` at every scale)."""
+    """The preset with iterations multiplied by ``factor`` (or ``iters`` at every scale); a
+    training-free preset as it is (its iterations are synthesis steps, not training)."""
     config = make_config(preset, max_size=max_size, seed=seed)
+    if not architectures.get(config.architecture).learns:
+        return config
     has_schedule = hasattr(config, "fine_iters")  # SinGAN: coarse -> fine schedule; ConSinGAN: one count
     if iters is not None:
         return dataclasses.replace(config, iters=iters, **({"fine_iters": None} if has_schedule else {})).validate()
@@ -145,10 +158,11 @@ def train_all(jobs: list[tuple[Path, Path, object, str]], device: torch.device, 
     todo = [job for job in jobs if job[3] != "done"]
     if not quiet:
         for image, run_dir, config, state in jobs:
-            seed, iters = config.seed, config.iters
-            fine = getattr(config, "fine_iters", None) or iters
-            print(f"{image.name} seed {seed} ({config.architecture}, {iters} -> {fine} iterations per scale): "
-                  f"{STATE_WORDS[state]} {run_dir}", flush=True)
+            fine = getattr(config, "fine_iters", None) or config.iters
+            schedule = (f"{config.iters} -> {fine} iterations per scale"
+                        if architectures.get(config.architecture).learns else "training-free")
+            print(f"{image.name} seed {config.seed} ({config.architecture}, {schedule}): {STATE_WORDS[state]} {run_dir}",
+                  flush=True)
     if workers <= 1 or len(todo) <= 1:
         for image, run_dir, config, state in todo:
             train_run(image, run_dir, config, device, threads, state)
@@ -176,35 +190,49 @@ def baselines(run_dir: Path, num: int, seed: int, device: torch.device) -> list[
     return rows
 
 
-def format_table(rows: list[dict]) -> str:
-    header = ["image", "scales", "train s", "eval s", "SWD", "SWD ±", "diversity", "NN coh.", "NN compl.",
-              "memorized"]
-    formats = ["{:.2f}", "{:.2f}", "{:.4f}", "{:.5f}", "{:.5f}", "{:.2f}"]
-    cells = [header]
-    for row in rows:
-        train_s = "-" if row.get("train_seconds") is None else f"{row['train_seconds']:.0f}"
-        label = row["image"] if row.get("train_seed") is None else f"{row['image']} seed {row['train_seed']}"
-        cells.append([label, str(row["scales"]), train_s, f"{row['eval_seconds']:.1f}"]
-                     + [pattern.format(row[key]) for pattern, key in zip(formats, METRIC_KEYS)])
-    widths = [max(len(line[i]) for line in cells) for i in range(len(header))]
+def aligned(cells: list[list[str]]) -> str:
+    """Rows of cells as text columns: the first left-aligned, the others right-aligned, a rule under
+    the header row."""
+    widths = [max(len(line[i]) for line in cells) for i in range(len(cells[0]))]
     lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
              for line in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
 
+def format_table(rows: list[dict]) -> str:
+    header = ["run", "scales", "train s", "eval s", "SWD", "SWD ±", "diversity", "NN coh.", "NN compl.",
+              "memorized"]
+    formats = ["{:.2f}", "{:.2f}", "{:.4f}", "{:.5f}", "{:.5f}", "{:.2f}"]
+    cells = [header]
+    for row in rows:
+        train_s = "-" if row.get("train_seconds") is None else f"{row['train_seconds']:.0f}"
+        label = row_label(row)
+        cells.append([label, str(row["scales"]), train_s, f"{row['eval_seconds']:.1f}"]
+                     + [pattern.format(row[key]) for pattern, key in zip(formats, METRIC_KEYS)])
+    return aligned(cells)
+
+
+def row_label(row: dict) -> str:
+    """``image``, with `` seed N`` when trained with ``--train-seeds`` and ``[preset]`` when several ran."""
+    label = row["image"] if row.get("train_seed") is None else f"{row['image']} seed {row['train_seed']}"
+    return label if row.get("shown_preset") is None else f"{label} [{row['shown_preset']}]"
+
+
 def seed_summaries(rows: list[dict]) -> list[dict]:
-    """Per image trained with several seeds: mean and standard deviation over the seeds of every
-    metric (the training seed moves SWD more than a draw of samples does, docs/eval.md)."""
-    groups: dict[str, list[dict]] = {}
+    """Per image (and preset) trained with several seeds: mean and standard deviation over the seeds
+    of every metric (the training seed moves SWD more than a draw of samples does, docs/eval.md)."""
+    groups: dict[tuple, list[dict]] = {}
     for row in rows:
         if row.get("train_seed") is not None:
-            groups.setdefault(row["image"], []).append(row)
+            groups.setdefault((row.get("shown_preset"), row["image"]), []).append(row)
     summaries = []
-    for image, group in groups.items():
+    for (preset, image), group in groups.items():
         if len(group) < 2:
             continue
         summary = {"image": image, "train_seeds": [row["train_seed"] for row in group]}
+        if preset is not None:
+            summary["preset"] = preset
         for key in ("train_seconds", *METRIC_KEYS):
             values = torch.tensor([float(row[key]) for row in group], dtype=torch.float64)
             summary[key] = {"mean": values.mean().item(), "sd": values.std().item()}
@@ -218,8 +246,36 @@ def format_summaries(summaries: list[dict]) -> str:
         seeds = " ".join(str(seed) for seed in summary["train_seeds"])
         cells = [f"{key} {summary[key]['mean']:.{digits}f} ± {summary[key]['sd']:.{digits}f}"
                  for key, digits in (("swd", 2), ("diversity", 4), ("train_seconds", 0))]
-        lines.append(f"{summary['image']} over training seeds {seeds} (mean ± sd): " + ", ".join(cells))
+        name = summary["image"] if "preset" not in summary else f"{summary['image']} [{summary['preset']}]"
+        lines.append(f"{name} over training seeds {seeds} (mean ± sd): " + ", ".join(cells))
     return "\n".join(lines)
+
+
+def preset_means(rows: list[dict]) -> list[dict]:
+    """Per preset: the mean over its rows (images and training seeds) of every metric, of the
+    training seconds and of the evaluation seconds per sample (sampling and metrics)."""
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        if row.get("preset") is not None:
+            groups.setdefault(row["preset"], []).append(row)
+    means = []
+    for preset, group in groups.items():
+        entry = {"preset": preset, "runs": len(group)}
+        for key in ("train_seconds", *METRIC_KEYS):
+            entry[key] = sum(float(row[key]) for row in group) / len(group)
+        entry["eval_seconds_per_sample"] = sum(row["eval_seconds"] / (row["num_samples"] * row.get("draws", 1))
+                                               for row in group) / len(group)
+        means.append(entry)
+    return means
+
+
+def format_means(means: list[dict]) -> str:
+    header = ["preset", "runs", "train s", "eval s/sample", "SWD", "diversity", "NN coh.", "NN compl.", "memorized"]
+    cells = [header] + [[entry["preset"], str(entry["runs"]), f"{entry['train_seconds']:.0f}",
+                         f"{entry['eval_seconds_per_sample']:.2f}", f"{entry['swd']:.2f}", f"{entry['diversity']:.4f}",
+                         f"{entry['nn_coherence']:.5f}", f"{entry['nn_completeness']:.5f}",
+                         f"{entry['memorization']:.2f}"] for entry in means]
+    return "means over each preset's runs\n" + aligned(cells)
 
 
 def main() -> None:
@@ -227,7 +283,8 @@ def main() -> None:
     parser.add_argument("--images", nargs="+", type=Path, default=None, help="images to train on")
     parser.add_argument("--eval-only", nargs="+", type=Path, default=None, metavar="RUN",
                         help="evaluate these run folders instead of training")
-    parser.add_argument("--preset", default="quick", choices=sorted(preset_names()))
+    parser.add_argument("--preset", nargs="+", default=["quick"], choices=sorted(preset_names()),
+                        help="one preset or several (then run folders <out>/<preset>/<image>) [quick]")
     parser.add_argument("--full", action="store_true", help="the paper preset at its full schedule")
     parser.add_argument("--iters-factor", type=float, default=None,
                         help=f"multiply the preset's iterations [{QUICK_FACTOR} for quick, "
@@ -254,13 +311,14 @@ def main() -> None:
         parser.error("--draws must be >= 1 and --num >= 2")
     if args.jobs < 1:
         parser.error("--jobs must be >= 1")
+    if len(set(args.preset)) != len(args.preset):
+        parser.error("--preset: each preset once")
 
     device = resolve_device(args.device)
-    preset = "paper" if args.full else args.preset
-    factor = args.iters_factor if args.iters_factor is not None else (
-        QUICK_FACTOR if preset == "quick" and not args.full else 1.0)
+    presets = ["paper"] if args.full else args.preset
+    several = len(presets) > 1
     settings = {"device": str(device), "torch": torch.__version__, "machine": platform.processor() or platform.machine(),
-                "num": args.num, "draws": args.draws, "seed": args.seed, "jobs": args.jobs}
+                "num": args.num, "draws": args.draws, "seed": args.seed, "jobs": args.jobs, "presets": presets}
     rows, run_dirs = [], []
     tmp = tempfile.TemporaryDirectory() if args.out is None and args.eval_only is None else None
     if args.eval_only is not None:
@@ -271,15 +329,20 @@ def main() -> None:
         train_seeds = args.train_seeds or [args.seed]
         out = args.out or Path(tmp.name)
         jobs = []
-        for image in args.images or default_images():
-            for train_seed in train_seeds:
-                config = scaled_config(preset, factor, args.iters, args.max_size, train_seed)
-                settings.update(preset=preset, iters_factor=factor, iters=config.iters,
-                                fine_iters=getattr(config, "fine_iters", None), max_size=config.max_size)
-                run_dir = out / (image.stem if args.train_seeds is None else f"{image.stem}_seed{train_seed}")
-                jobs.append((image, run_dir, config, run_state(image, run_dir, config)))
-                rows.append({"image": image.name, "train_seed": train_seed})
-                run_dirs.append(run_dir)
+        for preset in presets:
+            factor = args.iters_factor if args.iters_factor is not None else (
+                QUICK_FACTOR if preset == "quick" and not args.full else 1.0)
+            for image in args.images or default_images():
+                for train_seed in train_seeds:
+                    config = scaled_config(preset, factor, args.iters, args.max_size, train_seed)
+                    name = image.stem if args.train_seeds is None else f"{image.stem}_seed{train_seed}"
+                    run_dir = out / preset / name if several else out / name
+                    jobs.append((image, run_dir, config, run_state(image, run_dir, config)))
+                    rows.append({"image": image.name, "train_seed": train_seed, "preset": preset,
+                                 "shown_preset": preset if several else None, "iters_factor": factor,
+                                 "iters": getattr(config, "iters", None), "fine_iters": getattr(config, "fine_iters", None),
+                                 "max_size": config.max_size})
+                    run_dirs.append(run_dir)
         train_all(jobs, device, args.threads, args.jobs, quiet=args.json)
         for row, (_, run_dir, _, state) in zip(rows, jobs):
             row.update(train_seconds=logged_train_seconds(run_dir), reused=state == "done")
@@ -288,15 +351,19 @@ def main() -> None:
         row.update(evaluate_run(run_dir, num=args.num, seed=args.seed, device=device, draws=args.draws))
         row["eval_seconds"] = round(time.perf_counter() - start, 2)
     summaries = seed_summaries(rows)
+    means = preset_means(rows) if several or len(rows) > 1 else []
     if args.baselines and run_dirs:
         rows += baselines(run_dirs[0], args.num, args.seed, device)
     if args.json:
-        print(json.dumps({"settings": settings, "results": rows, "over_training_seeds": summaries}, indent=2))
+        print(json.dumps({"settings": settings, "results": rows, "over_training_seeds": summaries,
+                          "preset_means": means}, indent=2))
     else:
         print(", ".join(f"{key} {value}" for key, value in settings.items()))
         print(format_table(rows))
         if summaries:
             print(format_summaries(summaries))
+        if means:
+            print(format_means(means))
     if tmp is not None:
         tmp.cleanup()
 

@@ -166,6 +166,9 @@ class Architecture:
     scale_generators: bool = False
     # generic setting names (e.g. the CLI's "lr") -> the config fields they set
     setting_aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # False for training-free methods: "training" stores the pyramid, and their ``iters`` are
+    # synthesis steps, which benchmarks that shorten training schedules leave as they are
+    learns: bool = True
 
 
 @dataclass

@@ -76,7 +76,8 @@ def noise_amps_of(noise: float, levels: int) -> list[float]:
 
 def stored_pyramid_parts() -> dict:
     """The :class:`~singan_kit.architectures.base.Architecture` fields every training-free method
-    shares: its pyramid rule, a run that is its pyramid, the trainer that only stores it, no filters."""
+    shares: its pyramid rule, a run that is its pyramid, the trainer that only stores it, no filters,
+    nothing learnt."""
     return {
         "compute_pyramid": lambda config, height, width: level_pyramid(
             height, width, config.max_size, config.pyramid_ratio, config.num_levels, config.min_size),
@@ -85,6 +86,7 @@ def stored_pyramid_parts() -> dict:
         "trainer": "singan_kit.architectures.training_free:StoredPyramidTrainer",
         "scale_filters": lambda config, scale: 0,
         "level_name": "level",
+        "learns": False,
     }
 
 

@@ -49,6 +49,35 @@ def test_quality_bench_table_and_bad_options(tmp_path):
     assert bad.returncode != 0 and "--draws must be >= 1" in bad.stderr
 
 
+def test_quality_bench_several_presets_one_table(tmp_path):
+    from singan_kit.architectures import make_config
+
+    image = ROOT / "samples" / "hubble.png"
+    done = run_bench("singan_quality.py", "--preset", "tiny", "gpnn", "--iters", 2, "--max-size", 32, "--images", image,
+                     "--num", 3, "--device", "cpu", "--threads", 1, "--out", tmp_path, "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    rows = report["results"]
+    assert [row["preset"] for row in rows] == ["tiny", "gpnn"]
+    tiny = json.loads((tmp_path / "tiny" / "hubble" / "config.json").read_text())["config"]
+    gpnn = json.loads((tmp_path / "gpnn" / "hubble" / "config.json").read_text())["config"]
+    assert tiny["iters"] == 2 and tiny["architecture"] == "singan"
+    assert gpnn["iters"] == make_config("gpnn").iters != 2  # synthesis steps are not a training schedule
+    means = {entry["preset"]: entry for entry in report["preset_means"]}
+    assert means.keys() == {"tiny", "gpnn"}
+    for row in rows:
+        assert means[row["preset"]]["swd"] == pytest.approx(row["swd"]) and means[row["preset"]]["runs"] == 1
+        assert means[row["preset"]]["eval_seconds_per_sample"] == pytest.approx(row["eval_seconds"] / 3)
+
+    table = run_bench("singan_quality.py", "--preset", "tiny", "gpnn", "--iters", 2, "--max-size", 32, "--images",
+                      image, "--num", 3, "--device", "cpu", "--threads", 1, "--out", tmp_path)
+    assert table.returncode == 0, table.stderr
+    assert "hubble.png seed 0 [tiny]" in table.stdout and "hubble.png seed 0 [gpnn]" in table.stdout
+    assert "means over each preset's runs" in table.stdout
+    twice = run_bench("singan_quality.py", "--preset", "tiny", "tiny")
+    assert twice.returncode != 0 and "each preset once" in twice.stderr
+
+
 def test_quality_bench_reuses_continues_and_refuses_run_folders(tmp_path):
     from safetensors.torch import load_file
 
