@@ -83,6 +83,11 @@ def default_images() -> list[Path]:
     return found or [ROOT / "samples" / "hubble.png"]
 
 
+def resolve_image(path: Path) -> Path:
+    """``path`` itself when it exists, else the paper's image of that name (``balloons.png``)."""
+    return path if path.is_file() or path.is_absolute() else SHARED_IMAGES / path
+
+
 def scaled_config(preset: str, factor: float, iters: int | None, max_size: int | None, seed: int):
     """The preset with iterations multiplied by ``factor`` (or ``iters`` at every scale); a
     training-free preset as it is (its iterations are synthesis steps, not training)."""
@@ -280,7 +285,7 @@ def format_means(means: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--images", nargs="+", type=Path, default=None, help="images to train on")
+    parser.add_argument("--images", nargs="+", type=Path, default=None, help="images to train on (a bare name such as balloons.png: that image of the paper)")
     parser.add_argument("--eval-only", nargs="+", type=Path, default=None, metavar="RUN",
                         help="evaluate these run folders instead of training")
     parser.add_argument("--preset", nargs="+", default=["quick"], choices=sorted(preset_names()),
@@ -314,6 +319,11 @@ def main() -> None:
     if len(set(args.preset)) != len(args.preset):
         parser.error("--preset: each preset once")
 
+    images = [resolve_image(name) for name in args.images] if args.images else default_images()
+    missing = [str(path) for path in images if not path.is_file()]
+    if missing:
+        parser.error(f"no such image(s), here or in {SHARED_IMAGES}: {missing}")
+
     device = resolve_device(args.device)
     presets = ["paper"] if args.full else args.preset
     several = len(presets) > 1
@@ -332,7 +342,7 @@ def main() -> None:
         for preset in presets:
             factor = args.iters_factor if args.iters_factor is not None else (
                 QUICK_FACTOR if preset == "quick" and not args.full else 1.0)
-            for image in args.images or default_images():
+            for image in images:
                 for train_seed in train_seeds:
                     config = scaled_config(preset, factor, args.iters, args.max_size, train_seed)
                     name = image.stem if args.train_seeds is None else f"{image.stem}_seed{train_seed}"

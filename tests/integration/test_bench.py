@@ -76,6 +76,27 @@ def test_quality_bench_several_presets_one_table(tmp_path):
     assert "means over each preset's runs" in table.stdout
     twice = run_bench("singan_quality.py", "--preset", "tiny", "tiny")
     assert twice.returncode != 0 and "each preset once" in twice.stderr
+    unknown = run_bench("singan_quality.py", "--preset", "gpnn", "--images", "no_such_photo.png")
+    assert unknown.returncode != 0 and "no such image(s)" in unknown.stderr and "no_such_photo.png" in unknown.stderr
+
+
+def test_methods_figure_one_row_per_run(tmp_path):
+    from PIL import Image
+
+    from singan_kit import api
+
+    image = ROOT / "samples" / "hubble.png"
+    api.train_run(image, tmp_path / "gpnn", api.make_config("gpnn", max_size=32), device="cpu", progress=False)
+    api.train_run(image, tmp_path / "tiny", api.make_config("tiny", max_size=32, iters=2), device="cpu", progress=False)
+    figure = tmp_path / "figure.png"
+    done = run_bench("methods_figure.py", "--photo", image, "--runs", f"gpnn={tmp_path / 'gpnn'}",
+                     f"tiny={tmp_path / 'tiny'}", "--num", 3, "--height", 40, "--out", figure)
+    assert done.returncode == 0, done.stderr
+    sheet = Image.open(figure)
+    assert sheet.height == 3 * (40 + 4) + 4  # the photo's row and one per run
+    assert sheet.width > 120 + 3 * 40  # a label column and three samples in a run's row
+    bad = run_bench("methods_figure.py", "--photo", image, "--runs", str(tmp_path / "gpnn"), "--out", figure)
+    assert bad.returncode != 0 and "LABEL=RUN_FOLDER" in bad.stderr
 
 
 def test_quality_bench_reuses_continues_and_refuses_run_folders(tmp_path):
