@@ -2,8 +2,11 @@
 redesign (SinGAN, ConSinGAN, a zoo model, a harmonization fine-tune and seeded samples).
 
 The hashes were recorded with torch 2.13.0 (CPU) and one thread; on another torch build the
-floating-point rounding may differ, so the test is skipped there. Regenerate them only for an
-intended change of results: ``python -m tests.integration.test_golden`` prints the current values."""
+floating-point rounding may differ, so the test is skipped there. The same build rounds differently
+on different CPUs too (MKL and oneDNN pick their kernels by the processor): one set of hashes is kept
+per CPU seen, and a run must give one of the sets exactly, all eight hashes. Regenerate them only for
+an intended change of results: ``python -m tests.integration.test_golden`` prints the current values
+(on a CPU whose set is missing, add them as a new set)."""
 
 from __future__ import annotations
 
@@ -20,15 +23,27 @@ from safetensors.torch import load_file
 
 RECORDED_WITH = "2.13.0"
 
-GOLDEN = {
-    'singan generators': '6cc86fac4e2a50bf',
-    'singan discriminators': '857dd675d19f68d3',
-    'singan samples': '87029da13fffe764',
-    'harmonize fine-tune': '8f8f4bca05ec81ed',
-    'consingan generator': '8667bc307ad457c0',
-    'consingan samples': 'bd4060123ded102f',
-    'zoo dcgan checkpoint': 'ec45fa0609e4e8e5',
-    'zoo dcgan samples': 'ac21322097ddacfd',
+GOLDEN = {  # one set per CPU: its kernels' rounding
+    "the first CPU (the CI machine's when recorded)": {
+        'singan generators': '6cc86fac4e2a50bf',
+        'singan discriminators': '857dd675d19f68d3',
+        'singan samples': '87029da13fffe764',
+        'harmonize fine-tune': '8f8f4bca05ec81ed',
+        'consingan generator': '8667bc307ad457c0',
+        'consingan samples': 'bd4060123ded102f',
+        'zoo dcgan checkpoint': 'ec45fa0609e4e8e5',
+        'zoo dcgan samples': 'ac21322097ddacfd',
+    },
+    "Xeon with AVX-512 and AMX, 2026-12-07": {
+        'singan generators': 'd9c0cc04882e242b',
+        'singan discriminators': 'd4cfe5e030caae28',
+        'singan samples': '190f8370afc24662',
+        'harmonize fine-tune': '06e3a5b725c2bfd6',
+        'consingan generator': '6dd8157a35963e3a',
+        'consingan samples': 'bd4060123ded102f',
+        'zoo dcgan checkpoint': '8807a0d83491ad73',
+        'zoo dcgan samples': 'ac21322097ddacfd',
+    },
 }
 
 
@@ -101,7 +116,12 @@ def compute(folder: Path) -> dict[str, str]:
 @pytest.mark.skipif(not torch.__version__.startswith(RECORDED_WITH), reason=f"hashes recorded with torch {RECORDED_WITH}")
 def test_seeded_runs_and_outputs_keep_their_hashes(tmp_path):
     torch.set_num_threads(1)
-    assert compute(tmp_path) == GOLDEN
+    hashes = compute(tmp_path)
+    if hashes in GOLDEN.values():
+        return
+    nearest = max(GOLDEN, key=lambda cpu: sum(hashes[key] == value for key, value in GOLDEN[cpu].items()))
+    changed = {key: (value, hashes[key]) for key, value in GOLDEN[nearest].items() if hashes[key] != value}
+    pytest.fail(f"seeded outputs changed against the set of {nearest!r} (recorded, now): {changed}")
 
 
 if __name__ == "__main__":

@@ -126,7 +126,8 @@ def test_harmonize_with_a_drawn_mask_animate_and_report(served):
     assert result.shape == (height, width, 3)
     inside = result[6:12, 8:16].astype(float)
     assert not np.array_equal(result[6:12, 8:16], naive[6:12, 8:16])  # harmonized, not the input returned
-    assert inside[..., 0].mean() > real[6:12, 8:16, 0].mean() + 20  # ... and the pasted red patch is there
+    red_over_green = [(image[..., 0].astype(float) - image[..., 1]).mean() for image in (inside, real[6:12, 8:16])]
+    assert red_over_green[0] > red_over_green[1] + 20  # ... and the pasted red patch is there
     no_mask = client.post(f"/api/runs/{name}/harmonize", data={"inject_scale": 1},
                           files={"image": ("naive.png", png(naive))})
     assert no_mask.status_code == 400 and "mask" in no_mask.json()["error"]

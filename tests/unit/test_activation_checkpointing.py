@@ -52,7 +52,9 @@ def test_recomputed_activations_give_the_same_wgan_gp_gradients(dtype, tolerance
     for a, b in zip(kept_buffers, redone_buffers):
         assert a.dtype == b.dtype and (a - b).abs().max().item() <= tolerance
     assert any(b.dtype == torch.long and b.item() > 0 for b in redone_buffers)
-    assert not any(torch.equal(a, b) for a, b in zip(kept[:2], [p for p in critic.parameters()][:2]))  # it stepped
+    # it stepped: the first conv's weight moved (not its bias, whose gradient the batch norm after it
+    # cancels: exactly zero in float64 on some CPUs)
+    assert not torch.equal(kept[0], next(critic.parameters()))
 
 
 def _saved_bytes(module, inputs, recompute: bool) -> int:
