@@ -110,7 +110,8 @@ def _cell(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--official", required=True, help="the rebuilt official checkout (main_train.py)")
+    parser.add_argument("--official", default=None,
+                        help="the rebuilt official checkout (main_train.py); not needed with --arms ours")
     parser.add_argument("--python", default=sys.executable, help="Python that runs the official code")
     parser.add_argument("--images", nargs="+", default=["balloons.png"],
                         help=f"image paths, or names in {DEFAULT_IMAGES}")
@@ -135,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 2 <= args.num <= OFFICIAL_SAMPLES:
         parser.error(f"--num must be between 2 and {OFFICIAL_SAMPLES}")
-    if not (Path(args.official) / "main_train.py").is_file():
+    if args.arms != "ours" and args.official is None:
+        parser.error("--official is required unless --arms ours")
+    if args.official is not None and not (Path(args.official) / "main_train.py").is_file():
         parser.error(f"{args.official} has no main_train.py")
     images = [Path(name) if Path(name).is_file() else DEFAULT_IMAGES / name for name in args.images]
     missing = [str(p) for p in images if not p.is_file()]

@@ -149,3 +149,14 @@ def test_training_memory_bench_rows():
     table = [line.split() for line in done.stdout.splitlines() if not line.startswith("{")]
     assert table[0][:2] == ["size", "checkpointing"] and [row[:2] for row in table[1:]] == [["48x36", "off"],
                                                                                             ["48x36", "on"]]
+
+
+def test_official_compare_runs_our_side_alone(tmp_path):
+    image = ROOT / "samples" / "hubble.png"
+    done = run_bench("official_compare.py", "--arms", "ours", "--preset", "tiny", "--images", image, "--iters", 2,
+                     "--max-size", 32, "--num", 3, "--work", tmp_path)
+    assert done.returncode == 0, done.stderr
+    (key, result), = json.loads((tmp_path / "results.json").read_text()).items()
+    assert key.startswith("hubble-s1-i2-m32-n3-e0-ours-tiny") and result["swd"] > 0 and result["seconds"] > 0
+    both = run_bench("official_compare.py", "--images", image, "--work", tmp_path)
+    assert both.returncode != 0 and "--official is required unless --arms ours" in both.stderr
