@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from ganbase.errors import UserError
 from ganbase.io.checkpoint import atomic_write_bytes
-from ganbase.io.images import read_image
+from ganbase.io.images import check_output_path, load_image, side_by_side, to_tensor, to_uint8
 from singan_kit.api import SinGAN
 
 LABEL_WIDTH = 120
@@ -35,27 +36,24 @@ def labelled_run(text: str) -> tuple[str, Path]:
     return label, Path(folder)
 
 
-def fit_height(image: np.ndarray, height: int) -> Image.Image:
-    """``[H, W, 3]`` uint8 scaled to ``height`` rows, aspect kept."""
+def fit_height(image: np.ndarray, height: int) -> np.ndarray:
+    """``uint8 [H, W, 3]`` scaled to ``height`` rows, aspect kept."""
     picture = Image.fromarray(image)
     width = max(1, round(picture.width * height / picture.height))
-    return picture.resize((width, height), Image.Resampling.LANCZOS)
+    return np.asarray(picture.resize((width, height), Image.Resampling.LANCZOS))
 
 
 def compose(rows: list[tuple[str, list[np.ndarray]]], height: int) -> Image.Image:
     """One sheet: each row a label, then its images left to right, ``GAP`` pixels apart, on white."""
-    fitted = [(label, [fit_height(image, height) for image in images]) for label, images in rows]
-    width = LABEL_WIDTH + max(sum(cell.width + GAP for cell in cells) for _, cells in fitted)
-    sheet = Image.new("RGB", (width, len(fitted) * (height + GAP) + GAP), "white")
+    strips = [(label, side_by_side([fit_height(image, height) for image in images], gap=GAP)) for label, images in rows]
+    width = LABEL_WIDTH + max(strip.shape[1] for _, strip in strips) + GAP
+    sheet = Image.new("RGB", (width, len(strips) * (height + GAP) + GAP), "white")
     draw = ImageDraw.Draw(sheet)
     font = ImageFont.load_default(size=max(10, height // 7))
-    for index, (label, cells) in enumerate(fitted):
+    for index, (label, strip) in enumerate(strips):
         top = GAP + index * (height + GAP)
         draw.text((6, top + height // 2), label, fill="black", font=font, anchor="lm")
-        left = LABEL_WIDTH
-        for cell in cells:
-            sheet.paste(cell, (left, top))
-            left += cell.width + GAP
+        sheet.paste(Image.fromarray(strip), (LABEL_WIDTH, top))
     return sheet
 
 
@@ -75,17 +73,20 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         parser.error(f"not run folders (no config.json): {missing}")
 
-    pixels, _ = read_image(args.photo)  # float [H, W, C] in [0, 1], C = 1 or 3
-    photo = np.repeat(pixels, 3 // pixels.shape[2], axis=2)
-    rows = [("photo", [(photo * 255).round().astype(np.uint8)])]
-    for label, folder in args.runs:
-        print(f"sampling {args.num} from {label} ({folder}) ...", flush=True)
-        rows.append((label, list(SinGAN.load(folder, device="cpu").sample(args.num, seed=args.seed))))
+    try:
+        out = check_output_path(args.out, args.photo)
+        photo, _ = load_image(args.photo)  # float [H, W, 3] in [0, 1], gray made RGB
+        rows = [("photo", [to_uint8(to_tensor(photo))[0]])]
+        for label, folder in args.runs:
+            print(f"sampling {args.num} from {label} ({folder}) ...", flush=True)
+            rows.append((label, list(SinGAN.load(folder, device="cpu").sample(args.num, seed=args.seed))))
+    except UserError as exc:  # an unreadable photo, a corrupt run folder, a bad --out
+        parser.error(str(exc))
     buffer = io.BytesIO()
     jpeg = args.out.suffix.lower() in (".jpg", ".jpeg")
     compose(rows, args.height).save(buffer, format="JPEG" if jpeg else "PNG", **({"quality": 90} if jpeg else {}))
-    atomic_write_bytes(args.out, buffer.getvalue())
-    print(f"wrote {args.out} ({len(buffer.getvalue()) / 1024:.0f} KiB)")
+    atomic_write_bytes(out, buffer.getvalue())
+    print(f"wrote {out} ({len(buffer.getvalue()) / 1024:.0f} KiB)")
     return 0
 
 

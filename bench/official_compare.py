@@ -41,6 +41,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from singan_quality import SHARED_IMAGES, resolve_image  # noqa: E402 (a sibling script in bench/)
+
 from ganbase.io.checkpoint import atomic_write_json  # noqa: E402
 from ganbase.io.images import load_image, to_tensor, to_uint8  # noqa: E402
 from singan_kit import api  # noqa: E402
@@ -48,7 +50,6 @@ from singan_kit import run_folder as rf  # noqa: E402
 from singan_kit.evaluate import evaluate_images  # noqa: E402
 from singan_kit.sample import generate  # noqa: E402
 
-DEFAULT_IMAGES = Path(__file__).resolve().parents[2] / "shared" / "data" / "singan" / "Images"
 OFFICIAL_SAMPLES = 50  # main_train.py writes this many random samples from scale 0
 
 
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="the rebuilt official checkout (main_train.py); not needed with --arms ours")
     parser.add_argument("--python", default=sys.executable, help="Python that runs the official code")
     parser.add_argument("--images", nargs="+", default=["balloons.png"],
-                        help=f"image paths, or names in {DEFAULT_IMAGES}")
+                        help=f"image paths, or names in {SHARED_IMAGES}")
     parser.add_argument("--seeds", nargs="+", type=int, default=[1], help="training seeds (both codes)")
     parser.add_argument("--iters", type=int, default=200, help="iterations per scale (both codes)")
     parser.add_argument("--max-size", type=int, default=128)
@@ -140,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--official is required unless --arms ours")
     if args.official is not None and not (Path(args.official) / "main_train.py").is_file():
         parser.error(f"{args.official} has no main_train.py")
-    images = [Path(name) if Path(name).is_file() else DEFAULT_IMAGES / name for name in args.images]
+    images = [resolve_image(Path(name)) for name in args.images]
     missing = [str(p) for p in images if not p.is_file()]
     if missing:
         parser.error(f"no such image(s): {missing}")

@@ -285,7 +285,8 @@ def format_means(means: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--images", nargs="+", type=Path, default=None, help="images to train on (a bare name such as balloons.png: that image of the paper)")
+    parser.add_argument("--images", nargs="+", type=Path, default=None,
+                        help="images to train on (a bare name such as balloons.png: that image of the paper)")
     parser.add_argument("--eval-only", nargs="+", type=Path, default=None, metavar="RUN",
                         help="evaluate these run folders instead of training")
     parser.add_argument("--preset", nargs="+", default=["quick"], choices=sorted(preset_names()),

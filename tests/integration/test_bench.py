@@ -97,6 +97,15 @@ def test_methods_figure_one_row_per_run(tmp_path):
     assert sheet.width > 120 + 3 * 40  # a label column and three samples in a run's row
     bad = run_bench("methods_figure.py", "--photo", image, "--runs", str(tmp_path / "gpnn"), "--out", figure)
     assert bad.returncode != 0 and "LABEL=RUN_FOLDER" in bad.stderr
+    gray = tmp_path / "gray.png"
+    Image.open(image).convert("L").save(gray)
+    from_gray = run_bench("methods_figure.py", "--photo", gray, "--runs", f"gpnn={tmp_path / 'gpnn'}", "--num", 1,
+                          "--height", 40, "--out", tmp_path / "gray_figure.png")
+    assert from_gray.returncode == 0, from_gray.stderr  # a gray photo is shown as RGB
+    no_photo = run_bench("methods_figure.py", "--photo", tmp_path / "missing.png", "--runs",
+                         f"gpnn={tmp_path / 'gpnn'}", "--out", tmp_path / "never.png")
+    assert no_photo.returncode != 0 and "image not found" in no_photo.stderr and "Traceback" not in no_photo.stderr
+    assert not (tmp_path / "never.png").exists()
 
 
 def test_quality_bench_reuses_continues_and_refuses_run_folders(tmp_path):
